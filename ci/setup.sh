@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package rmtfs-hil builds, tests or runs against.
+# Idempotent: when every package is already installed it changes nothing and
+# touches no network.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  # libraries the project links
+  libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # real peers: the server under test, QRTR tools and the library they share
+  rmtfs qrtr-tools libqrtr-dev
+  # python side (Debian's interpreter, not whatever python3 is first on PATH)
+  python3 python3-pytest python3-pybind11 pybind11-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # dpkg-query prints "install ok installed" only for a fully installed package
+  if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]]; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "ci/setup.sh: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "ci/setup.sh: installing ${missing[*]}"
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -q
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Sets up the machine and runs every test: both presets (optimised, and
+# AddressSanitizer + UndefinedBehaviorSanitizer), the pytest suites, and a
+# bounded fuzzing smoke run. Exits non-zero on any failure.
+#   ci/test.sh
+# RMTFS_HIL_FUZZ_SECONDS (default 20) sets the fuzzing time per target.
+# RMTFS_HIL_SEED replays the random differential inputs of an earlier run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+ci/setup.sh || exit 1
+
+passed=0
+failed=0
+logs=build-logs
+mkdir -p "$logs"
+
+# Adds the closing counts of a ctest log ("... 2 tests failed out of 120") to
+# the totals; a run that printed no such line counts as one failure.
+count_ctest() {
+  local line
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$1" | tail -1)
+  if [[ -z "$line" ]]; then failed=$((failed + 1)); return; fi
+  local bad total
+  bad=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+}
+
+for preset in default sanitize; do
+  builddir=build; [[ "$preset" == sanitize ]] && builddir=build-sanitize
+  if ! ci/build.sh "$preset"; then
+    echo "ci/test.sh: build of preset $preset failed" >&2
+    failed=$((failed + 1))
+    continue
+  fi
+  echo "==> ctest: $preset"
+  ctest --preset "$preset" -j2 >"$logs/ctest-$preset.log" 2>&1
+  grep -E '(\*\*\*Failed|Failed  |Not Run|Exception|tests passed)' "$logs/ctest-$preset.log" | sed 's/^/    /'
+  count_ctest "$logs/ctest-$preset.log"
+  grep -h '^\[ libqrtr \]' "$builddir/Testing/Temporary/LastTest.log" | sed "s/^/    [$preset] /"
+done
+
+echo "==> pytest (/usr/bin/python3)"
+RMTFS_HIL_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python \
+  >"$logs/pytest.log" 2>&1
+py_rc=$?
+sed 's/^/    /' "$logs/pytest.log" | tail -15
+py_pass=$(tail -1 "$logs/pytest.log" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)
+py_fail=$(tail -1 "$logs/pytest.log" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || true)
+passed=$((passed + ${py_pass:-0}))
+failed=$((failed + ${py_fail:-0}))
+if ((py_rc != 0 && ${py_fail:-0} == 0)); then failed=$((failed + 1)); fi
+
+echo "==> fuzzing smoke run"
+if ci/fuzz.sh "${RMTFS_HIL_FUZZ_SECONDS:-20}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+echo "ci/test.sh: $passed passed, $failed failed"
+((failed == 0))
