@@ -1,0 +1,120 @@
+/*
+ * The contract between the preload shim (inside programs under test) and the
+ * harness that serves it (the QRTR fabric and the device model). C, so the
+ * shim can stay a libc-only shared library; the harness includes it too.
+ *
+ * Every emulated AF_QIPCRTR socket is two UNIX SOCK_SEQPACKET channels:
+ *
+ *   data channel     the fd the program holds. Only the harness writes to it,
+ *                    and only datagrams (struct shim_datagram + payload), so
+ *                    select/poll/epoll, O_NONBLOCK and SO_RCVTIMEO act on it
+ *                    exactly as on a kernel socket.
+ *   control channel  a hidden fd (CLOEXEC, duplicated above
+ *                    SHIM_CONTROL_FD_MIN) connected to the harness's listening
+ *                    socket. Requests go out, replies come back, one at a time.
+ *                    When the process dies the harness sees EOF: that is the
+ *                    socket's release.
+ *
+ * A socket is created by connecting the control channel, then sending
+ * SHIM_OP_OPEN with the harness's end of a socketpair attached (SCM_RIGHTS);
+ * the program keeps the other end as its data channel.
+ *
+ * Remoteproc state files use one control channel each (SHIM_OP_RPROC_*).
+ *
+ * All integers are host order: both ends run on the same machine.
+ */
+#ifndef RMTFS_HIL_SHIM_PROTOCOL_H
+#define RMTFS_HIL_SHIM_PROTOCOL_H
+
+#include <stdint.h>
+
+/* Path of the harness's listening socket (SOCK_SEQPACKET). */
+#define SHIM_ENV_SOCKET "RMTFS_HIL_SOCKET"
+/* Directory the device model lives in; see server/ for its layout. */
+#define SHIM_ENV_WORLD "RMTFS_HIL_WORLD"
+/* Set to "1" to make the shim log each intercepted call to stderr. */
+#define SHIM_ENV_DEBUG "RMTFS_HIL_SHIM_DEBUG"
+
+#define SHIM_PROTOCOL_VERSION 1u
+#define SHIM_CONTROL_FD_MIN 900
+#define SHIM_DATAGRAM_MAX_BYTES 65535u
+#define SHIM_AF_QIPCRTR 42
+
+enum shim_op {
+    /* A new AF_QIPCRTR socket. value: SHIM_PROTOCOL_VERSION, node: pid.
+     * SCM_RIGHTS: the harness's end of the data channel.
+     * Reply: node = the local node id. */
+    SHIM_OP_OPEN = 1,
+    /* bind(). node, port: the address asked for.
+     * Reply: error, or node/port bound. */
+    SHIM_OP_BIND = 2,
+    /* connect(): autobinds. node, port: the peer (already validated).
+     * Reply: error, or node/port of the socket itself. */
+    SHIM_OP_CONNECT = 3,
+    /* sendto()/send()/sendmsg(). node, port: destination; flags:
+     * SHIM_SEND_NONBLOCK when the call must not wait. Payload follows the
+     * request. Reply: error, or value = bytes sent, node/port = the socket's
+     * own address (it may have been autobound). */
+    SHIM_OP_SEND = 4,
+    /* The program read a datagram that carried confirm_rx; the harness owes
+     * the sender a RESUME_TX. node, port: the sender. No reply. */
+    SHIM_OP_CONSUMED = 5,
+
+    /* A remoteproc "state" file was opened. The request is followed by the
+     * file's path as the program named it (no NUL). Reply: error (ENOENT if
+     * the harness models no such remoteproc), value = an id for later ops. */
+    SHIM_OP_RPROC_OPEN = 16,
+    /* read() of the state file. Reply: error, or the state text ("running\n")
+     * as the reply payload. */
+    SHIM_OP_RPROC_READ = 17,
+    /* write() of the state file; payload = the bytes written. Reply: error
+     * (EBUSY, EINVAL, ... as the kernel answers) or value = bytes accepted. */
+    SHIM_OP_RPROC_WRITE = 18,
+};
+
+enum shim_send_flags {
+    SHIM_SEND_NONBLOCK = 1u,
+};
+
+struct shim_request {
+    uint32_t op;     /* enum shim_op */
+    uint32_t flags;  /* enum shim_send_flags for SHIM_OP_SEND */
+    uint32_t node;
+    uint32_t port;
+    uint32_t value;
+    uint32_t reserved;
+    /* payload (SHIM_OP_SEND, SHIM_OP_RPROC_OPEN, SHIM_OP_RPROC_WRITE) follows */
+};
+
+struct shim_reply {
+    int32_t error;  /* 0, or a positive errno value the call must fail with */
+    uint32_t node;
+    uint32_t port;
+    uint32_t value;
+    /* payload (SHIM_OP_RPROC_READ) follows */
+};
+
+enum shim_datagram_kind {
+    /* A datagram from (node, port); the payload follows the header. */
+    SHIM_DATAGRAM_DATA = 1,
+    /* The socket's pending error (ENETRESET): the next receive fails with
+     * `error` once. generation counts these per socket; a send reply that
+     * already reported generation G (reply.value) consumes it, and the shim
+     * then skips this record. */
+    SHIM_DATAGRAM_ERROR = 2,
+};
+
+enum shim_datagram_flags {
+    SHIM_DATAGRAM_CONFIRM_RX = 1u, /* the reader must send SHIM_OP_CONSUMED */
+};
+
+struct shim_datagram {
+    uint32_t kind;   /* enum shim_datagram_kind */
+    uint32_t flags;  /* enum shim_datagram_flags */
+    uint32_t node;   /* source; for SHIM_DATAGRAM_ERROR: generation */
+    uint32_t port;   /* source */
+    int32_t error;   /* SHIM_DATAGRAM_ERROR only */
+    uint32_t reserved;
+};
+
+#endif
