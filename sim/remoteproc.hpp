@@ -1,0 +1,72 @@
+// A remote processor as the kernel's remoteproc core shows it in sysfs: the
+// `state` file's text and how writes to it are answered (EBUSY, EINVAL), with
+// every write and transition reported to whoever watches.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rmtfs_hil::sim {
+
+enum class RemoteprocState { offline, suspended, running, crashed, deleted, attached, detached };
+// The word the kernel prints: "offline", "running", "crashed", ...
+std::string_view to_string(RemoteprocState state);
+
+class Remoteproc {
+public:
+    // `sysfs_name` is the directory under /sys/class/remoteproc ("remoteproc0");
+    // `name` what its `name` file says ("4080000.remoteproc").
+    Remoteproc(std::string sysfs_name, std::string name);
+
+    const std::string& sysfs_name() const { return sysfs_name_; }
+    const std::string& name() const { return name_; }
+    RemoteprocState state() const { return state_; }
+    // The state file's content: the word and a newline.
+    std::string state_text() const;
+
+    // A write to the state file, answered as the kernel's state_store does:
+    // 0 when accepted, else the errno the write fails with. A trailing newline
+    // is ignored ("start\n" is "start").
+    int write_state(std::string_view text);
+
+    // The remote processor died on its own (e.g. the modem's fatal error).
+    void crash();
+    // Recovery or any harness-driven change that is not a sysfs write.
+    void set_state(RemoteprocState state, std::string_view reason);
+
+    struct Change {
+        std::string_view command;  // "start", "stop", ... or the reason of set_state/crash
+        int error;                 // what the write returned (0 for harness changes)
+        RemoteprocState before;
+        RemoteprocState after;
+    };
+    using Listener = std::function<void(const Remoteproc&, const Change&)>;
+    void watch(Listener listener) { listeners_.push_back(std::move(listener)); }
+
+private:
+    void notify(std::string_view command, int error, RemoteprocState before);
+
+    std::string sysfs_name_;
+    std::string name_;
+    RemoteprocState state_ = RemoteprocState::offline;
+    std::vector<Listener> listeners_;
+};
+
+// The remoteprocs a world models, found by the path a program opens.
+class RemoteprocRegistry {
+public:
+    Remoteproc& add(std::string sysfs_name, std::string name);
+    // ".../remoteproc/<sysfs_name>/state" for a modelled one, else nullptr.
+    Remoteproc* find_by_state_path(std::string_view path);
+    Remoteproc* find(std::string_view sysfs_name);
+    const std::vector<std::unique_ptr<Remoteproc>>& all() const { return remoteprocs_; }
+
+private:
+    std::vector<std::unique_ptr<Remoteproc>> remoteprocs_;
+};
+
+}  // namespace rmtfs_hil::sim

@@ -1,0 +1,46 @@
+// Serves the preload shim: accepts its control channels on a UNIX
+// SOCK_SEQPACKET socket and turns each into a fabric socket (bind, send,
+// datagrams written to the program's data channel) or a remoteproc state file.
+// The wire format is sim/shim/shim_protocol.h.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "sim/fabric.hpp"
+#include "sim/remoteproc.hpp"
+
+namespace rmtfs_hil::sim {
+
+class ShimServer {
+public:
+    // Listens at `socket_path` (created; removed again by the destructor).
+    // Throws std::system_error when the socket cannot be made.
+    ShimServer(boost::asio::io_context& io, Fabric& fabric, RemoteprocRegistry& remoteprocs,
+               std::filesystem::path socket_path);
+    ~ShimServer();
+    ShimServer(const ShimServer&) = delete;
+    ShimServer& operator=(const ShimServer&) = delete;
+
+    const std::filesystem::path& socket_path() const { return socket_path_; }
+    std::size_t channel_count() const { return channels_.size(); }
+
+private:
+    class Channel;
+    friend class Channel;
+
+    void accept_next();
+    void drop(Channel* channel);
+
+    boost::asio::io_context& io_;
+    Fabric& fabric_;
+    RemoteprocRegistry& remoteprocs_;
+    std::filesystem::path socket_path_;
+    boost::asio::posix::stream_descriptor listener_;
+    std::map<Channel*, std::shared_ptr<Channel>> channels_;
+};
+
+}  // namespace rmtfs_hil::sim
