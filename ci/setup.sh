@@ -11,6 +11,9 @@ packages=(
   libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   # real peers: the server under test, QRTR tools and the library they share
   rmtfs qrtr-tools libqrtr-dev
+  # the emulated device world: umockdev's preload for sysfs/dev, libudev for
+  # the probe that checks it, coreutils' stdbuf for line-buffered daemon logs
+  umockdev libudev-dev coreutils
   # python side (Debian's interpreter, not whatever python3 is first on PATH)
   python3 python3-pytest python3-pybind11 pybind11-dev
 )

@@ -42,16 +42,29 @@ for preset in default sanitize; do
   grep -h '^\[ libqrtr \]' "$builddir/Testing/Temporary/LastTest.log" | sed "s/^/    [$preset] /"
 done
 
-echo "==> pytest (/usr/bin/python3)"
-RMTFS_HIL_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python \
-  >"$logs/pytest.log" 2>&1
-py_rc=$?
-sed 's/^/    /' "$logs/pytest.log" | tail -15
-py_pass=$(tail -1 "$logs/pytest.log" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)
-py_fail=$(tail -1 "$logs/pytest.log" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || true)
-passed=$((passed + ${py_pass:-0}))
-failed=$((failed + ${py_fail:-0}))
-if ((py_rc != 0 && ${py_fail:-0} == 0)); then failed=$((failed + 1)); fi
+for builddir in build build-sanitize; do
+  echo "==> pytest (/usr/bin/python3) against $builddir"
+  RMTFS_HIL_BUILD_DIR="$PWD/$builddir" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python \
+    >"$logs/pytest-$builddir.log" 2>&1
+  py_rc=$?
+  sed 's/^/    /' "$logs/pytest-$builddir.log" | tail -15
+  py_pass=$(tail -1 "$logs/pytest-$builddir.log" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)
+  py_fail=$(tail -1 "$logs/pytest-$builddir.log" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || true)
+  passed=$((passed + ${py_pass:-0}))
+  failed=$((failed + ${py_fail:-0}))
+  if ((py_rc != 0 && ${py_fail:-0} == 0)); then failed=$((failed + 1)); fi
+done
+
+echo "==> benchmarks (figures only; no time is asserted)"
+mkdir -p "$logs"
+if build/bin/fabric_roundtrip --iterations 20000 >"$logs/bench-fabric_roundtrip.json" 2>"$logs/bench-fabric_roundtrip.err"; then
+  sed 's/^/    /' "$logs/bench-fabric_roundtrip.json"
+  passed=$((passed + 1))
+else
+  echo "    fabric_roundtrip failed:" >&2
+  sed 's/^/    /' "$logs/bench-fabric_roundtrip.err" >&2
+  failed=$((failed + 1))
+fi
 
 echo "==> fuzzing smoke run"
 if ci/fuzz.sh "${RMTFS_HIL_FUZZ_SECONDS:-20}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

@@ -214,16 +214,16 @@ int Fabric::deliver_local(const Socket* sender, std::uint32_t port, Datagram dat
     Socket* receiver = find(it->second);
     RMTFS_HIL_ASSERT(receiver != nullptr, "port table names a closed socket");
     if (receiver == sender) return ENODEV;
-    std::size_t bytes = datagram.payload.size();
-    QrtrAddress from = datagram.from;
+    // Traced before the receiver acts on it, so what it does follows in the trace.
+    trace(TraceSource::fabric, "deliver",
+          std::string(qrtr::to_string(type)) + " " + to_string(datagram.from) + " -> " +
+              to_string({config_.local_node, port}) + " " + std::to_string(datagram.payload.size()) + " bytes" +
+              (datagram.confirm_rx ? " confirm_rx" : ""));
     if (!receiver->sink->deliver(datagram)) {
         trace(TraceSource::fabric, "drop",
-              to_string(from) + " -> " + to_string({config_.local_node, port}) + ": receive queue full (ENOSPC)");
+              to_string(datagram.from) + " -> " + to_string({config_.local_node, port}) + ": receive queue full (ENOSPC)");
         return ENOSPC;
     }
-    trace(TraceSource::fabric, "deliver",
-          std::string(qrtr::to_string(type)) + " " + to_string(from) + " -> " + to_string({config_.local_node, port}) +
-              " " + std::to_string(bytes) + " bytes");
     return 0;
 }
 
@@ -329,6 +329,11 @@ void Fabric::complete_send(Socket& socket, QrtrAddress to, Bytes payload, Packet
     }
     transmit(link, type, self, to, payload, confirm_rx);
     done(result);
+}
+
+void Fabric::error_seen(SocketId id, std::uint32_t generation) {
+    Socket* socket = find(id);
+    if (socket != nullptr && socket->reset_generation == generation) socket->reset_pending = false;
 }
 
 void Fabric::consumed(SocketId id, QrtrAddress sender) {

@@ -104,6 +104,8 @@ public:
     // sendto(). Completes at once, except a blocking send to a remote port
     // whose flow window is full: that completes when RESUME_TX arrives.
     void send(SocketId socket, QrtrAddress to, ByteView payload, bool nonblocking, SendCompletion done);
+    // A receive reported pending error `generation`: a send must not again.
+    void error_seen(SocketId socket, std::uint32_t generation);
     // The socket's reader consumed a confirm_rx datagram from `sender`.
     void consumed(SocketId socket, QrtrAddress sender);
 

@@ -162,6 +162,10 @@ private:
                 if (!is_socket()) return false;
                 fabric.consumed(socket_, QrtrAddress{request.node, request.port});
                 return true;
+            case SHIM_OP_ERROR_SEEN:
+                if (!is_socket()) return false;
+                fabric.error_seen(socket_, request.node);
+                return true;
             case SHIM_OP_RPROC_OPEN: {
                 if (socket_ != 0 || rproc_ != nullptr) {
                     protocol_error("SHIM_OP_RPROC_OPEN on a channel already in use");

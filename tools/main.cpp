@@ -1,16 +1,16 @@
 // The rmtfs-hil command line: one executable, one subcommand per job.
 #include <cstdio>
-#include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
 
 #include "rmtfs_hil/version.hpp"
+#include "tools/cli.hpp"
+#include "tools/commands.hpp"
 
 namespace {
 
-// Exit statuses every subcommand shares; scripts and CI branch on them.
-constexpr int exit_ok = 0;
-constexpr int exit_usage = 2;
+using namespace rmtfs_hil;
 
 constexpr std::string_view help_text = R"(rmtfs-hil — test bench for the Qualcomm RMTFS service
 
@@ -19,27 +19,30 @@ fabric or the kernel's, to the real, unmodified rmtfs daemon, and replays JSON
 scenarios against it; the same scenarios run on boards through ADB.
 
 Usage:
-  rmtfs-hil [--help | --version]
-  rmtfs-hil help
+  rmtfs-hil sandbox [OPTIONS] -- COMMAND [ARGS...]
+  rmtfs-hil help [COMMAND]
+  rmtfs-hil --version
+
+Commands:
+  sandbox   Run any program in the emulated world: AF_QIPCRTR sockets, the
+            rmtfs_mem device, the modem's remoteproc. `rmtfs-hil help sandbox`.
 
 Options:
-  -h, --help     Show this text and exit.
+  -h, --help     Show this text (or a command's, after the command) and exit.
   -V, --version  Print the version and exit.
 
-Commands arrive as the project grows (sandbox, run, validate, matrix);
-`rmtfs-hil --help` always lists the ones this build has.
-
 Exit status:
-  0  success
-  2  usage error (unknown option or command, missing argument)
+  0  success (sandbox: the command's own status is passed through)
+  1  a check or scenario failed
+  2  usage error (unknown option or command, missing argument, bad input)
+  3  the machine lacks something the harness needs (named in the message)
 
 See README.md in the source tree for the quick start.
 )";
 
 int usage_error(const std::string& message) {
-    std::fprintf(stderr, "rmtfs-hil: %s\nTry 'rmtfs-hil --help' for more information.\n",
-                 message.c_str());
-    return exit_usage;
+    std::fprintf(stderr, "rmtfs-hil: %s\nTry 'rmtfs-hil --help' for more information.\n", message.c_str());
+    return cli::exit_usage;
 }
 
 }  // namespace
@@ -48,14 +51,30 @@ int main(int argc, char** argv) {
     if (argc < 2) return usage_error("no command given");
     std::string_view first = argv[1];
     if (first == "-h" || first == "--help" || first == "help") {
-        if (argc > 2) return usage_error("'" + std::string(first) + "' takes no arguments");
+        if (argc == 3 && first == "help" && std::string_view(argv[2]) == "sandbox") {
+            std::fwrite(commands::sandbox_help.data(), 1, commands::sandbox_help.size(), stdout);
+            return cli::exit_ok;
+        }
+        if (argc > 2) return usage_error("'" + std::string(first) + "' takes no arguments but a command name");
         std::fwrite(help_text.data(), 1, help_text.size(), stdout);
-        return exit_ok;
+        return cli::exit_ok;
     }
     if (first == "-V" || first == "--version") {
         if (argc > 2) return usage_error("'" + std::string(first) + "' takes no arguments");
         std::printf("rmtfs-hil %s\n", RMTFS_HIL_VERSION);
-        return exit_ok;
+        return cli::exit_ok;
+    }
+    try {
+        cli::Arguments arguments(argc, argv, 2);
+        if (first == "sandbox") return commands::sandbox(arguments);
+    } catch (const cli::UsageError& e) {
+        return usage_error(e.what());
+    } catch (const cli::EnvironmentError& e) {
+        std::fprintf(stderr, "rmtfs-hil: %s\n", e.what());
+        return cli::exit_environment;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "rmtfs-hil: internal error: %s\n", e.what());
+        return cli::exit_environment;
     }
     if (!first.empty() && first[0] == '-') return usage_error("unknown option '" + std::string(first) + "'");
     return usage_error("unknown command '" + std::string(first) + "'");

@@ -59,6 +59,10 @@ enum shim_op {
     /* The program read a datagram that carried confirm_rx; the harness owes
      * the sender a RESUME_TX. node, port: the sender. No reply. */
     SHIM_OP_CONSUMED = 5,
+    /* A receive reported the pending error of SHIM_DATAGRAM_ERROR record
+     * generation `node`; the harness must not report it again on a send
+     * (the kernel reports a socket error once). No reply. */
+    SHIM_OP_ERROR_SEEN = 6,
 
     /* A remoteproc "state" file was opened. The request is followed by the
      * file's path as the program named it (no NUL). Reply: error (ENOENT if
@@ -97,10 +101,11 @@ struct shim_reply {
 enum shim_datagram_kind {
     /* A datagram from (node, port); the payload follows the header. */
     SHIM_DATAGRAM_DATA = 1,
-    /* The socket's pending error (ENETRESET): the next receive fails with
-     * `error` once. generation counts these per socket; a send reply that
+    /* The socket's pending error (ENETRESET): the next receive or send fails
+     * with `error` once. generation counts these per socket; a send reply that
      * already reported generation G (reply.value) consumes it, and the shim
-     * then skips this record. */
+     * then skips this record; a receive that reports it tells the harness
+     * with SHIM_OP_ERROR_SEEN. */
     SHIM_DATAGRAM_ERROR = 2,
 };
 

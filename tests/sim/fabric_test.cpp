@@ -183,6 +183,9 @@ TEST(FabricSockets, NetworkResetReachesEveryBoundSocketOnce) {
     EXPECT_EQ(r.error, ENETRESET);
     EXPECT_EQ(r.reset_generation, bound.errors[0].second) << "the send consumed that pending error";
     EXPECT_EQ(h.send(sb, {local, port_control}, new_lookup(0)).error, 0) << "once only";
+    h.fabric.reset_network();
+    h.fabric.error_seen(sb, bound.errors.back().second);  // a receive reported it
+    EXPECT_EQ(h.send(sb, {local, port_control}, new_lookup(0)).error, 0) << "reported once, by the receive";
 }
 
 TEST(FabricSockets, BindingTheControlPortResetsEveryoneWithoutKernelNameService) {

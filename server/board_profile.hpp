@@ -1,0 +1,71 @@
+// A board, as the daemon and the modem see it: where the shared memory is,
+// which remoteproc is the modem, which EFS partitions exist. Data, not code:
+// a new board is a new table entry.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rmtfs_hil::server {
+
+// The rmtfs_mem carve-out and the char device the kernel's qcom_rmtfs_mem
+// driver makes for it (/dev/qcom_rmtfs_mem<client id>, class "rmtfs").
+struct RmtfsMemRegion {
+    std::uint64_t phys_addr = 0;
+    std::uint64_t size_bytes = 0;
+    std::uint32_t client_id = 1;
+    // The platform device of the reserved-memory node ("<unit address>.<node name>").
+    std::string platform_device;
+    std::string of_fullname;  // "/reserved-memory/rmtfs@88f00000"
+    // The kernel allocates the major dynamically; any pair unused in the
+    // emulated world will do. The driver's minor is the client id.
+    std::uint32_t major = 246;
+
+    std::uint32_t minor() const { return client_id; }
+    std::string device_name() const { return "qcom_rmtfs_mem" + std::to_string(client_id); }
+};
+
+// The modem's remote processor as sysfs shows it.
+struct ModemRemoteproc {
+    std::string class_device;     // "remoteproc0": /sys/class/remoteproc/<this>
+    std::string platform_device;  // "4080000.remoteproc"
+    std::string name;             // the class device's `name` attribute
+    std::string compatible;       // "qcom,sdm845-mss-pil"
+    std::string of_name;          // device-tree node name, "remoteproc"
+    std::string of_fullname;      // "/soc@0/remoteproc@4080000"
+    std::string driver;           // "qcom-q6v5-mss" (rmtfs -s falls back to this driver's directory)
+    // `device/modalias`; `rmtfs -s` picks the remoteproc whose modalias
+    // contains "-mpss-pas" or "-mss-pil".
+    std::string modalias;
+};
+
+// An EFS partition: its GPT label (rmtfs -P) and its file under `rmtfs -o DIR`.
+struct EfsPartition {
+    std::string label;      // "modemst1"
+    std::string file_name;  // "modem_fs1"
+};
+
+struct BoardProfile {
+    std::string name;         // short id for command lines: "sdm845"
+    std::string description;  // "SDM845 / Dragonboard 845c"
+    RmtfsMemRegion rmtfs_mem;
+    ModemRemoteproc modem;
+    std::vector<EfsPartition> partitions;
+    std::uint32_t modem_node = 0;  // the modem's QRTR node
+    std::uint32_t local_node = 1;  // the application processor's QRTR node
+
+    const EfsPartition* partition(std::string_view label) const;
+};
+
+const BoardProfile& sdm845_dragonboard_845c();
+const BoardProfile& apq8016_dragonboard_410c();
+// The board a run uses when none is named: SDM845 / Dragonboard 845c.
+const BoardProfile& default_board();
+std::span<const BoardProfile* const> known_boards();
+// By BoardProfile::name; nullptr when unknown.
+const BoardProfile* find_board(std::string_view name);
+
+}  // namespace rmtfs_hil::server

@@ -1,0 +1,77 @@
+#include "server/sandbox.hpp"
+
+#include <cstdlib>
+#include <system_error>
+
+#include "sim/shim/shim_protocol.h"
+
+namespace rmtfs_hil::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// coreutils' stdbuf library: setvbuf from a constructor, per _STDBUF_O/_STDBUF_E.
+constexpr const char* stdbuf_library_paths[] = {"/usr/libexec/coreutils/libstdbuf.so",
+                                                 "/usr/lib/coreutils/libstdbuf.so"};
+
+}  // namespace
+
+fs::path find_shim_library() {
+    if (const char* path = std::getenv("RMTFS_HIL_SHIM_LIBRARY"); path != nullptr && *path != '\0')
+        return fs::exists(path) ? fs::path(path) : fs::path();
+    std::error_code error;
+    fs::path exe = fs::canonical("/proc/self/exe", error);
+    if (error) return {};
+    fs::path beside = exe.parent_path().parent_path() / "lib" / "librmtfs_hil_shim.so";
+    return fs::exists(beside) ? beside : fs::path();
+}
+
+Expected<std::unique_ptr<Sandbox>, SandboxError> Sandbox::create(boost::asio::io_context& io, SandboxOptions options) {
+    if (options.world.shim_library.empty()) options.world.shim_library = find_shim_library();
+    if (options.world.shim_library.empty())
+        return unexpected(SandboxError{"the preload shim librmtfs_hil_shim.so was not found beside the executable "
+                                       "(bin/../lib): build it, or set RMTFS_HIL_SHIM_LIBRARY"});
+    if (options.world.umockdev_preload.empty() && find_umockdev_preload().empty())
+        return unexpected(SandboxError{"umockdev's preload library (libumockdev-preload.so.0) is not installed: "
+                                       "apt-get install umockdev (ci/setup.sh installs it)"});
+    auto world = World::create({}, *options.board, options.world);
+    if (!world) return unexpected(SandboxError{"cannot build the world: " + world.error().message});
+    try {
+        return std::unique_ptr<Sandbox>(new Sandbox(io, std::move(*world), options));
+    } catch (const std::system_error& e) {
+        return unexpected(SandboxError{std::string("cannot serve the fabric: ") + e.what()});
+    }
+}
+
+Sandbox::Sandbox(boost::asio::io_context& io, World world, const SandboxOptions& options)
+    : io_(io),
+      world_(std::move(world)),
+      fabric_(sim::FabricConfig{world_.profile().local_node, options.privileged_binds, options.kernel_name_service}) {
+    modem_ = &remoteprocs_.add(world_.profile().modem.class_device, world_.profile().modem.name);
+    shim_server_ = std::make_unique<sim::ShimServer>(io_, fabric_, remoteprocs_, world_.root() / fabric_socket_name);
+    umockdev_ioctl_ = std::make_unique<UmockdevIoctlPassthrough>(io_, world_);
+    if (options.line_buffered_output)
+        for (const char* path : stdbuf_library_paths)
+            if (fs::exists(path)) {
+                line_buffering_preload_ = path;
+                break;
+            }
+}
+
+Sandbox::~Sandbox() = default;
+
+std::vector<std::string> Sandbox::environment(std::vector<std::string> base) const {
+    std::vector<std::string> env = world_.environment(std::move(base));
+    env.push_back(std::string(SHIM_ENV_SOCKET) + "=" + fabric_socket().string());
+    if (!line_buffering_preload_.empty()) {
+        for (std::string& entry : env)
+            if (entry.rfind("LD_PRELOAD=", 0) == 0) entry += ":" + line_buffering_preload_;
+        env.push_back("_STDBUF_O=L");
+    }
+    return env;
+}
+
+LaunchSpec Sandbox::launch(std::vector<std::string> argv) const { return LaunchSpec{std::move(argv), environment(), {}}; }
+
+}  // namespace rmtfs_hil::server

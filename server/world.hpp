@@ -1,0 +1,168 @@
+// The emulated device world: one directory that programs under test see as
+// a Qualcomm board's /sys, /dev and EFS storage, through umockdev's preload
+// library (paths) and the rmtfs-hil shim (fstat of the char device, QRTR,
+// remoteproc state).
+//
+//   <root>/
+//     umockdev/                 UMOCKDEV_DIR: umockdev's testbed
+//       sys/devices/platform/<rmtfs_mem platform device>/rmtfs/qcom_rmtfs_mem1/
+//           uevent dev phys_addr size client_id subsystem-> device->
+//       sys/class/rmtfs/qcom_rmtfs_mem1 ->      sys/dev/char/MAJ:MIN ->
+//       sys/devices/platform/4080000.remoteproc/ (modalias, driver->, subsystem->)
+//           remoteproc/remoteproc0/ (name, state, device->, subsystem->)
+//       sys/class/remoteproc/remoteproc0 ->     sys/bus/platform/{devices,drivers}/...
+//       dev/qcom_rmtfs_mem1     regular file, exactly the region's size: the
+//                               shared memory (offset = phys address - phys_addr)
+//       dev/.node/qcom_rmtfs_mem1 -> "MAJ:MIN"  (umockdev: stat() shows a char device)
+//       ioctl/_default          listening socket umockdev's preload must reach
+//                               on every open() of a testbed /dev node
+//     chardevs                  "MAJ MIN /abs/path/of/the/node" per char device (the shim's fstat)
+//     storage/                  `rmtfs -o` directory: modem_fs1, modem_fs2, modem_fsg, modem_fsc
+//
+// umockdev 0.17 (Debian 12) facts this layout answers: its preload redirects
+// /sys/... always and /dev/... when the file exists in the testbed; an open()
+// of a redirected /dev node connects to ioctl/<path> or ioctl/_default and
+// exit(1)s ("Failed to connect to ioctl socket") when nothing listens; its
+// fstat() of a regular-file node reports a regular file (st_rdev 0), which is
+// why the shim needs `chardevs`. UmockdevIoctlPassthrough serves the socket.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/bytes.hpp"
+#include "proto/expected.hpp"
+#include "server/board_profile.hpp"
+
+namespace rmtfs_hil::server {
+
+inline constexpr std::uint64_t default_partition_size_bytes = 2 * 1024 * 1024;
+// mkdtemp template under $TMPDIR (or /tmp) for a world the harness owns.
+inline constexpr std::string_view world_directory_prefix = "rmtfs-hil-";
+// umockdev's preload library (Debian package umockdev).
+inline constexpr std::string_view umockdev_preload_soname = "libumockdev-preload.so.0";
+
+// Environment variables a program in the world gets (besides UMOCKDEV_DIR
+// and LD_PRELOAD). RMTFS_HIL_WORLD is the shim's SHIM_ENV_WORLD.
+inline constexpr std::string_view world_environment_variable = "RMTFS_HIL_WORLD";
+inline constexpr std::string_view storage_environment_variable = "RMTFS_HIL_STORAGE";
+
+struct WorldError {
+    std::string message;  // names the path and the reason
+};
+
+// What the partition files hold at creation.
+struct StorageContent {
+    enum class Fill {
+        zeros,    // sparse zero files of WorldOptions::partition_size_bytes
+        pattern,  // deterministic bytes from `seed` (and the partition label)
+        copy,     // copied from `source`: a directory with modem_fs1 ... (a
+                  // board's snapshot), or one file copied to every partition;
+                  // the copies keep their own sizes
+    };
+    Fill fill = Fill::zeros;
+    std::uint64_t seed = 0;
+    std::filesystem::path source;
+
+    static StorageContent zeros() { return {}; }
+    static StorageContent pattern(std::uint64_t seed_value) { return {Fill::pattern, seed_value, {}}; }
+    static StorageContent copy_from(std::filesystem::path from) { return {Fill::copy, 0, std::move(from)}; }
+};
+
+struct WorldOptions {
+    // Leave the directory behind when the World goes (for a post-mortem).
+    bool keep = false;
+    // `--storage DIR`: an existing directory used as is for `rmtfs -o`. The
+    // World never writes, truncates or removes anything in it.
+    std::optional<std::filesystem::path> storage;
+    std::uint64_t partition_size_bytes = default_partition_size_bytes;
+    StorageContent storage_content;
+    // The rmtfs-hil preload shim; empty: LD_PRELOAD carries umockdev's only.
+    std::filesystem::path shim_library;
+    // Empty: found in the system's library directories.
+    std::filesystem::path umockdev_preload;
+};
+
+struct MemoryAccessError {
+    std::uint64_t phys_addr = 0;
+    std::size_t length = 0;
+    std::string message;  // "0x88fffff0 + 32 bytes ends past the region 0x88f00000..0x89100000"
+};
+
+class World {
+public:
+    // Builds the world in `root_dir`: empty path → a fresh directory under
+    // $TMPDIR or /tmp; a path that does not exist → created. Either is owned:
+    // removed whole with the World (with whatever else the harness put in it)
+    // unless kept. An existing empty directory → filled, and only what the
+    // World made in it is removed. The root is made canonical (no symlinks).
+    static Expected<World, WorldError> create(const std::filesystem::path& root_dir, const BoardProfile& profile,
+                                              WorldOptions options = {});
+
+    World(World&& other) noexcept;
+    World& operator=(World&& other) noexcept;
+    World(const World&) = delete;
+    World& operator=(const World&) = delete;
+    ~World();
+
+    const BoardProfile& profile() const { return profile_; }
+    const std::filesystem::path& root() const { return root_; }
+    std::filesystem::path umockdev_dir() const;
+    std::filesystem::path storage_dir() const { return storage_; }
+    bool storage_is_users() const { return storage_is_users_; }
+    std::filesystem::path chardevs_file() const;
+    // The backing file of /dev/qcom_rmtfs_mem<client id> in the testbed.
+    std::filesystem::path shared_memory_file() const;
+    // The modem remoteproc's `state` file in the testbed (initially "offline\n").
+    std::filesystem::path remoteproc_state_file() const;
+    // The path a program names to reach it: "/sys/class/remoteproc/remoteproc0/state".
+    std::string remoteproc_state_path() const;
+    const std::filesystem::path& umockdev_preload() const { return umockdev_preload_; }
+    // The storage file of a partition, by label ("modemst1"); error when the
+    // board has no such partition.
+    Expected<std::filesystem::path, WorldError> partition_file(std::string_view label) const;
+
+    // `base` with the world's variables set: RMTFS_HIL_WORLD, UMOCKDEV_DIR,
+    // RMTFS_HIL_STORAGE, and LD_PRELOAD = shim:umockdev-preload, followed by
+    // whatever LD_PRELOAD `base` had.
+    std::vector<std::string> environment(std::vector<std::string> base) const;
+
+    // The shared memory as the modem sees it, by physical address; bounds are
+    // the board's region.
+    Expected<Bytes, MemoryAccessError> read_shared_memory(std::uint64_t phys_addr, std::size_t length) const;
+    Expected<std::size_t, MemoryAccessError> write_shared_memory(std::uint64_t phys_addr, ByteView bytes) const;
+
+    // The listening socket at umockdev/ioctl/_default (for UmockdevIoctlPassthrough).
+    int umockdev_ioctl_listener() const { return ioctl_listener_; }
+
+    // Decide late: a failed run keeps its world for inspection.
+    void keep(bool keep_directory) { keep_ = keep_directory; }
+    bool kept() const { return keep_; }
+
+private:
+    World() = default;
+    void release() noexcept;
+
+    BoardProfile profile_;
+    std::filesystem::path root_;
+    std::filesystem::path storage_;
+    std::filesystem::path umockdev_preload_;
+    std::filesystem::path shim_library_;
+    bool owns_root_ = false;
+    bool storage_is_users_ = false;
+    bool keep_ = false;
+    std::vector<std::filesystem::path> created_entries_;  // in a root the World does not own
+    int shared_memory_fd_ = -1;
+    int ioctl_listener_ = -1;
+};
+
+// umockdev's preload library in the usual library directories; empty when
+// not installed.
+std::filesystem::path find_umockdev_preload();
+
+}  // namespace rmtfs_hil::server

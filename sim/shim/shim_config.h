@@ -1,0 +1,40 @@
+/* What the shim learns from its environment (read once, on first need) and
+ * its debug log. */
+#ifndef RMTFS_HIL_SHIM_CONFIG_H
+#define RMTFS_HIL_SHIM_CONFIG_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+struct shim_config {
+    /* RMTFS_HIL_SOCKET: when empty, sockets and state files are not emulated. */
+    char harness_socket_path[PATH_MAX];
+    /* RMTFS_HIL_WORLD: when empty, no file is dressed up as a char device. */
+    char world_dir[PATH_MAX];
+    bool debug;
+};
+
+const struct shim_config *shim_config(void);
+
+static inline bool shim_emulates_harness_objects(const struct shim_config *config)
+{
+    return config->harness_socket_path[0] != '\0';
+}
+
+/* One line on stderr when RMTFS_HIL_SHIM_DEBUG=1. A macro so that, with the
+ * log off, the arguments (strerror() calls) cost nothing; errno is kept. */
+#define shim_debug(...)                              \
+    do {                                             \
+        if (shim_config()->debug) {                  \
+            int shim_debug_saved_errno_ = errno;     \
+            shim_debug_write(__VA_ARGS__);           \
+            errno = shim_debug_saved_errno_;         \
+        }                                            \
+    } while (0)
+
+void shim_debug_write(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,13 @@
+// The subcommands of rmtfs-hil, each in its own file.
+#pragma once
+
+#include <string_view>
+
+#include "tools/cli.hpp"
+
+namespace rmtfs_hil::commands {
+
+extern const std::string_view sandbox_help;
+int sandbox(cli::Arguments& arguments);
+
+}  // namespace rmtfs_hil::commands
