@@ -51,6 +51,7 @@ Sandbox::Sandbox(boost::asio::io_context& io, World world, const SandboxOptions&
     modem_ = &remoteprocs_.add(world_.profile().modem.class_device, world_.profile().modem.name);
     shim_server_ = std::make_unique<sim::ShimServer>(io_, fabric_, remoteprocs_, world_.root() / fabric_socket_name);
     umockdev_ioctl_ = std::make_unique<UmockdevIoctlPassthrough>(io_, world_);
+    shared_memory_ = std::make_unique<WorldSharedMemory>(world_);
     if (options.line_buffered_output)
         for (const char* path : stdbuf_library_paths)
             if (fs::exists(path)) {
@@ -60,6 +61,18 @@ Sandbox::Sandbox(boost::asio::io_context& io, World world, const SandboxOptions&
 }
 
 Sandbox::~Sandbox() = default;
+
+Expected<Bytes, std::string> WorldSharedMemory::read(std::uint64_t phys_addr, std::size_t length) const {
+    auto bytes = world_.read_shared_memory(phys_addr, length);
+    if (!bytes) return unexpected(bytes.error().message);
+    return std::move(*bytes);
+}
+
+Expected<std::size_t, std::string> WorldSharedMemory::write(std::uint64_t phys_addr, ByteView bytes) {
+    auto written = world_.write_shared_memory(phys_addr, bytes);
+    if (!written) return unexpected(written.error().message);
+    return *written;
+}
 
 std::vector<std::string> Sandbox::environment(std::vector<std::string> base) const {
     std::vector<std::string> env = world_.environment(std::move(base));

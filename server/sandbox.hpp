@@ -16,6 +16,7 @@
 #include "server/world.hpp"
 #include "sim/fabric.hpp"
 #include "sim/remoteproc.hpp"
+#include "sim/shared_memory.hpp"
 #include "sim/shim_server.hpp"
 
 namespace rmtfs_hil::server {
@@ -32,6 +33,19 @@ struct SandboxOptions {
     // preload) so every log line reaches the trace when it is written, not
     // when a pipe's buffer fills — a daemon killed mid-run keeps its last words.
     bool line_buffered_output = true;
+};
+
+// The world's shared-memory backing, as the simulated modem reaches it.
+class WorldSharedMemory final : public sim::SharedMemory {
+public:
+    explicit WorldSharedMemory(const World& world) : world_(world) {}
+    std::uint64_t base() const override { return world_.profile().rmtfs_mem.phys_addr; }
+    std::uint64_t size_bytes() const override { return world_.profile().rmtfs_mem.size_bytes; }
+    Expected<Bytes, std::string> read(std::uint64_t phys_addr, std::size_t length) const override;
+    Expected<std::size_t, std::string> write(std::uint64_t phys_addr, ByteView bytes) override;
+
+private:
+    const World& world_;
 };
 
 struct SandboxError {
@@ -52,6 +66,8 @@ public:
     // The board's modem remoteproc.
     sim::Remoteproc& modem() { return *modem_; }
     const std::filesystem::path& fabric_socket() const { return shim_server_->socket_path(); }
+    // The rmtfs_mem region by physical address: what the modem reads and writes.
+    sim::SharedMemory& shared_memory() { return *shared_memory_; }
 
     // `base` plus everything a program needs to live in this world.
     std::vector<std::string> environment(std::vector<std::string> base = current_environment()) const;
@@ -67,6 +83,7 @@ private:
     sim::Remoteproc* modem_ = nullptr;
     std::unique_ptr<sim::ShimServer> shim_server_;
     std::unique_ptr<UmockdevIoctlPassthrough> umockdev_ioctl_;
+    std::unique_ptr<WorldSharedMemory> shared_memory_;
     std::string line_buffering_preload_;
 };
 

@@ -274,6 +274,59 @@ TEST(NameService, ClosingALookupSocketDropsItsLookup) {
     EXPECT_TRUE(h.fabric.name_service()->lookups().empty());
 }
 
+TEST(NameService, OneServerPerNodeAndPortTheLatestWins) {
+    Harness h;
+    QueueSink server;
+    SocketId s = h.fabric.open_socket(server);
+    ASSERT_EQ(h.fabric.bind(s, {local, 0x4800}), 0);
+    ASSERT_EQ(h.send(s, {local, port_control}, new_server(20, 1, 0)).error, 0);
+    ASSERT_EQ(h.send(s, {local, port_control}, new_server(21, 2, 3)).error, 0);
+    auto servers = h.fabric.name_service()->servers();
+    ASSERT_EQ(servers.size(), 1u);
+    EXPECT_EQ(servers[0].service, 21u);
+    EXPECT_EQ(servers[0].instance, qrtr::wire_instance(3, 2));
+}
+
+TEST(NameService, RemoteNodesMayNotLookUpOrSpoofOthers) {
+    Harness h;
+    TestLink modem;
+    modem.attach(h.fabric);
+    QueueSink daemon;
+    SocketId d = h.fabric.open_socket(daemon);
+    ASSERT_EQ(h.fabric.bind(d, {local, 14}), 0);
+    ASSERT_EQ(h.send(d, {local, port_control}, new_server(14, 1, 0)).error, 0);
+    auto post = [&](const ControlMessage& m) {
+        h.fabric.link_receive(modem.id, TestLink::packet(m.type, {0, port_control}, {local, port_control}, control(m)));
+    };
+    post(ControlMessage::server(PacketType::new_lookup, {14, 0, 0, 0, 0}));
+    EXPECT_TRUE(h.fabric.name_service()->lookups().empty()) << "NEW_LOOKUP is local only";
+    EXPECT_TRUE(h.traced("reject", "NEW_LOOKUP from remote"));
+    post(ControlMessage::client(PacketType::del_client, {local, 14}));
+    EXPECT_EQ(h.fabric.name_service()->servers_of(14).size(), 1u) << "node 0 cannot release node 1's client";
+    post(ControlMessage::server(PacketType::new_server, {30, 0, 1, 0, 0}));
+    EXPECT_TRUE(h.fabric.name_service()->servers_of(30).empty()) << "port 0 is rejected";
+}
+
+TEST(FabricSockets, ASocketOnTheControlPortSpeaksControlPackets) {
+    // On a kernel without the in-kernel name service, qrtr-ns binds the
+    // control port; what it sends is typed by its payload's command word.
+    Harness h(FabricConfig{local, true, false});
+    TestLink modem;
+    modem.attach(h.fabric);
+    h.fabric.link_receive(modem.id, TestLink::packet(PacketType::data, {0, 0x20}, {local, 0x4444}, {1, 2, 3, 4}));
+    QueueSink qrtr_ns;
+    SocketId ns = h.fabric.open_socket(qrtr_ns);
+    ASSERT_EQ(h.fabric.bind(ns, {local, port_control}), 0);
+    ASSERT_EQ(h.send(ns, {0, port_control}, control(ControlMessage::bare(PacketType::hello))).error, 0);
+    ASSERT_FALSE(modem.sent.empty());
+    EXPECT_EQ(modem.sent.back().type, PacketType::hello);
+    EXPECT_EQ(modem.sent.back().src_port, port_control);
+    QueueSink client;
+    SocketId c = h.fabric.open_socket(client);
+    ASSERT_EQ(h.send(c, {0, 0x20}, control(ControlMessage::bare(PacketType::hello))).error, 0);
+    EXPECT_EQ(modem.sent.back().type, PacketType::data) << "an ordinary socket's payload is data, whatever it holds";
+}
+
 // ---- links ---------------------------------------------------------------------------
 
 TEST(FabricLinks, HelloIsAnsweredWithHelloAndLocalServers) {

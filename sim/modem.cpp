@@ -1,0 +1,186 @@
+#include "sim/modem.hpp"
+
+#include "proto/contract.hpp"
+
+namespace rmtfs_hil::sim {
+
+std::string_view to_string(ModemState state) {
+    switch (state) {
+        case ModemState::offline: return "offline";
+        case ModemState::waiting_for_service: return "waiting_for_service";
+        case ModemState::opening: return "opening";
+        case ModemState::allocating: return "allocating";
+        case ModemState::loading: return "loading";
+        case ModemState::running: return "running";
+        case ModemState::failed: return "failed";
+    }
+    return "unknown";
+}
+
+namespace {
+
+std::string refusal(const std::string& what, const Response& response) {
+    if (!response) return what + " failed: " + std::string(to_string(response.error().kind)) + ": " + response.error().detail;
+    return what + " refused: " + rmtfs::summary(*response);
+}
+
+template <class T>
+const T* as(const Response& response) {
+    return response ? std::get_if<T>(&*response) : nullptr;
+}
+
+}  // namespace
+
+Modem::Modem(boost::asio::io_context& io, Link& link, SharedMemory& memory, ModemConfig config, Events events,
+             TraceSink trace)
+    : io_(io),
+      memory_(memory),
+      config_(std::move(config)),
+      events_(std::move(events)),
+      trace_(trace),
+      endpoint_(link, config_.node,
+                QrtrEndpoint::Events{
+                    [this](const RemoteServer& s) {
+                        if (s.service == rmtfs::service_id && state_ == ModemState::waiting_for_service) {
+                            service_timer_.cancel();
+                            client_.set_server(s.address);
+                            open_next(0);
+                        }
+                    },
+                    [this](const RemoteServer& s) {
+                        if (s.service != rmtfs::service_id || !client_.server() || *client_.server() != s.address) return;
+                        client_.set_server(std::nullopt);
+                        client_.fail_all(RequestFailure{RequestFailure::Kind::service_gone,
+                                                        "service 14 at " + to_string(s.address) + " went away"});
+                        if (events_.service_lost) events_.service_lost(s);
+                    },
+                    nullptr,
+                    [this](QrtrAddress from, std::uint32_t to_port, ByteView payload) {
+                        if (to_port == config_.port) client_.on_datagram(from, payload);
+                    },
+                    nullptr},
+                trace),
+      client_(io, endpoint_, config_.port, config_.request_timeout),
+      service_timer_(io),
+      caller_ids_(config_.partitions.size()),
+      images_(config_.partitions.size()) {
+    RMTFS_HIL_ASSERT(config_.transfer_sectors > 0, "a transfer moves at least one sector");
+    RMTFS_HIL_ASSERT(static_cast<std::uint64_t>(config_.transfer_sectors) * rmtfs::sector_size_bytes <= config_.buffer_bytes,
+                     "a transfer must fit the buffer");
+}
+
+Modem::~Modem() { *alive_ = false; }
+
+void Modem::set_state(ModemState state) {
+    state_ = state;
+    if (trace_)
+        trace_(TraceEvent{std::chrono::steady_clock::now(), TraceSource::harness, "modem_state",
+                          "modem node " + std::to_string(config_.node) + " " + std::string(to_string(state))});
+    if (events_.state_changed) events_.state_changed(state);
+}
+
+void Modem::boot(std::function<void(const BootResult&)> done) {
+    boot_done_ = std::move(done);
+    set_state(ModemState::waiting_for_service);
+    endpoint_.hello();
+    if (auto server = endpoint_.find_server(rmtfs::service_id)) {
+        client_.set_server(server->address);
+        open_next(0);
+        return;
+    }
+    service_timer_.expires_after(config_.service_wait);
+    service_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) {
+        if (error || !alive.lock() || state_ != ModemState::waiting_for_service) return;
+        fail_boot("the RMTFS service did not appear within " + std::to_string(config_.service_wait.count()) + " ms");
+    });
+}
+
+void Modem::fail_boot(std::string reason) {
+    set_state(ModemState::failed);
+    if (boot_done_) {
+        auto done = std::move(boot_done_);
+        boot_done_ = nullptr;
+        done(BootResult{false, std::move(reason)});
+    }
+}
+
+void Modem::open_next(std::size_t index) {
+    if (index == config_.partitions.size()) return allocate();
+    set_state(ModemState::opening);
+    const std::string& path = config_.partitions[index];
+    client_.request(rmtfs::OpenRequest{path}, [this, index, path](const Response& response) {
+        const auto* open = as<rmtfs::OpenResponse>(response);
+        if (open == nullptr || !open->result.ok() || !open->caller_id)
+            return fail_boot(refusal("OPEN " + path, response));
+        caller_ids_[index] = *open->caller_id;
+        open_next(index + 1);
+    });
+}
+
+void Modem::allocate() {
+    set_state(ModemState::allocating);
+    RMTFS_HIL_ASSERT(!caller_ids_.empty() && caller_ids_[0], "allocate after the opens");
+    client_.request(rmtfs::AllocBuffRequest{*caller_ids_[0], config_.buffer_bytes}, [this](const Response& response) {
+        const auto* alloc = as<rmtfs::AllocBuffResponse>(response);
+        if (alloc == nullptr || !alloc->result.ok() || !alloc->buff_address)
+            return fail_boot(refusal("ALLOC_BUFF", response));
+        buffer_address_ = *alloc->buff_address;
+        set_state(ModemState::loading);
+        load(0, 0);
+    });
+}
+
+void Modem::load(std::size_t partition, std::uint32_t sector) {
+    if (partition == config_.partitions.size()) {
+        set_state(ModemState::running);
+        if (boot_done_) {
+            auto done = std::move(boot_done_);
+            boot_done_ = nullptr;
+            done(BootResult{true, {}});
+        }
+        return;
+    }
+    if (sector >= config_.image_sectors) return load(partition + 1, 0);
+    std::uint32_t count = std::min(config_.transfer_sectors, config_.image_sectors - sector);
+    read(partition, sector, count, [this, partition, sector, count](const Expected<Bytes, std::string>& bytes) {
+        if (!bytes) return fail_boot("loading " + config_.partitions[partition] + ": " + bytes.error());
+        Bytes& image = images_[partition];
+        image.insert(image.end(), bytes->begin(), bytes->end());
+        load(partition, sector + count);
+    });
+}
+
+void Modem::write(std::size_t index, std::uint32_t sector, const Bytes& data, ResponseHandler done) {
+    RMTFS_HIL_ASSERT(index < caller_ids_.size() && caller_ids_[index], "write to a partition that is not open");
+    RMTFS_HIL_ASSERT(buffer_address_.has_value(), "write before ALLOC_BUFF");
+    RMTFS_HIL_ASSERT(!data.empty() && data.size() % rmtfs::sector_size_bytes == 0, "writes are whole sectors");
+    RMTFS_HIL_ASSERT(data.size() <= config_.buffer_bytes, "a write must fit the buffer");
+    if (auto written = memory_.write(*buffer_address_, data); !written) {
+        done(unexpected(RequestFailure{RequestFailure::Kind::no_service, "shared memory: " + written.error()}));
+        return;
+    }
+    auto count = static_cast<std::uint32_t>(data.size() / rmtfs::sector_size_bytes);
+    rmtfs::RwIovecRequest request{*caller_ids_[index], 1,
+                                  {rmtfs::IovecEntry{sector, static_cast<std::uint32_t>(*buffer_address_), count}}, 0};
+    client_.request(request, std::move(done));
+}
+
+void Modem::read(std::size_t index, std::uint32_t sector, std::uint32_t count,
+                 std::function<void(const Expected<Bytes, std::string>&)> done) {
+    RMTFS_HIL_ASSERT(index < caller_ids_.size() && caller_ids_[index], "read of a partition that is not open");
+    RMTFS_HIL_ASSERT(buffer_address_.has_value(), "read before ALLOC_BUFF");
+    RMTFS_HIL_ASSERT(static_cast<std::uint64_t>(count) * rmtfs::sector_size_bytes <= config_.buffer_bytes,
+                     "a read must fit the buffer");
+    rmtfs::RwIovecRequest request{*caller_ids_[index], 0,
+                                  {rmtfs::IovecEntry{sector, static_cast<std::uint32_t>(*buffer_address_), count}}, 0};
+    std::uint64_t address = *buffer_address_;
+    client_.request(request, [this, address, count, done = std::move(done)](const Response& response) {
+        const auto* rw = as<rmtfs::RwIovecResponse>(response);
+        if (rw == nullptr || !rw->result.ok()) return done(unexpected(refusal("RW_IOVEC read", response)));
+        auto bytes = memory_.read(address, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes);
+        if (!bytes) return done(unexpected("shared memory: " + bytes.error()));
+        done(*bytes);
+    });
+}
+
+}  // namespace rmtfs_hil::sim

@@ -1,0 +1,102 @@
+// The simulated modem: a remote QRTR node that boots like the real one —
+// finds the RMTFS service, opens its EFS partitions, asks for the shared
+// buffer, loads the images through it — and then reads and writes sectors on
+// request. Requests of every type are also available one by one, raw ones
+// included, for scenarios that probe the daemon.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/rmtfs.hpp"
+#include "sim/qrtr_endpoint.hpp"
+#include "sim/rmtfs_client.hpp"
+#include "sim/shared_memory.hpp"
+
+namespace rmtfs_hil::sim {
+
+using namespace std::chrono_literals;
+
+struct ModemConfig {
+    std::uint32_t node = 0;
+    std::uint32_t port = 0x4d;  // the modem's client port; any port of its own node
+    std::vector<std::string> partitions = {"/boot/modem_fs1", "/boot/modem_fs2", "/boot/modem_fsg", "/boot/modem_fsc"};
+    std::chrono::milliseconds request_timeout = 2s;
+    // How long the booting modem waits for the RMTFS service to appear.
+    std::chrono::milliseconds service_wait = 10s;
+    std::uint32_t buffer_bytes = 0x100000;
+    // Boot loads each partition's first `image_sectors` sectors, this many per RW_IOVEC.
+    std::uint32_t image_sectors = 4096;  // 2 MiB
+    std::uint32_t transfer_sectors = 64;
+};
+
+enum class ModemState { offline, waiting_for_service, opening, allocating, loading, running, failed };
+std::string_view to_string(ModemState state);
+
+struct BootResult {
+    bool ok = false;
+    std::string reason;  // why it failed: "OPEN /boot/modem_fsg refused: result=1 error=1"
+};
+
+class Modem {
+public:
+    struct Events {
+        std::function<void(ModemState)> state_changed;
+        std::function<void(const RemoteServer&)> service_lost;
+    };
+
+    Modem(boost::asio::io_context& io, Link& link, SharedMemory& memory, ModemConfig config, Events events = {},
+          TraceSink trace = {});
+    ~Modem();
+
+    ModemState state() const { return state_; }
+    const ModemConfig& config() const { return config_; }
+    // The caller id the daemon gave each partition, in config order.
+    const std::vector<std::optional<std::uint32_t>>& caller_ids() const { return caller_ids_; }
+    std::optional<std::uint64_t> buffer_address() const { return buffer_address_; }
+    // What boot loaded, per partition.
+    const std::vector<Bytes>& images() const { return images_; }
+    RmtfsClient& client() { return client_; }
+    QrtrEndpoint& endpoint() { return endpoint_; }
+
+    void boot(std::function<void(const BootResult&)> done);
+
+    // One RW_IOVEC write of `data` (whole sectors) at `sector` of partition
+    // `index`, through the shared buffer.
+    void write(std::size_t index, std::uint32_t sector, const Bytes& data, ResponseHandler done);
+    // One RW_IOVEC read of `count` sectors; the bytes come from the buffer.
+    void read(std::size_t index, std::uint32_t sector, std::uint32_t count,
+              std::function<void(const Expected<Bytes, std::string>&)> done);
+
+private:
+    void set_state(ModemState state);
+    void wait_for_service();
+    void open_next(std::size_t index);
+    void allocate();
+    void load(std::size_t partition, std::uint32_t sector);
+    void fail_boot(std::string reason);
+
+    boost::asio::io_context& io_;
+    SharedMemory& memory_;
+    ModemConfig config_;
+    Events events_;
+    TraceSink trace_;
+    QrtrEndpoint endpoint_;
+    RmtfsClient client_;
+    ModemState state_ = ModemState::offline;
+    std::function<void(const BootResult&)> boot_done_;
+    boost::asio::steady_timer service_timer_;
+    std::vector<std::optional<std::uint32_t>> caller_ids_;
+    std::optional<std::uint64_t> buffer_address_;
+    std::vector<Bytes> images_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace rmtfs_hil::sim

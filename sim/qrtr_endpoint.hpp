@@ -1,0 +1,96 @@
+// A remote QRTR node's side of a link — what the modem's own QRTR stack does:
+// say HELLO, learn the servers the other side announces, send datagrams from
+// its ports, answer confirm_rx with RESUME_TX, and hear BYE / DEL_CLIENT /
+// DEL_SERVER. It speaks raw packets through a Link, so the same code runs
+// over the emulated fabric or the kernel's /dev/qrtr-tun.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proto/bytes.hpp"
+#include "proto/qrtr_control.hpp"
+#include "proto/qrtr_packet.hpp"
+#include "sim/fabric.hpp"
+#include "sim/trace.hpp"
+
+namespace rmtfs_hil::sim {
+
+// Raw packets to and from the other side of a link.
+class Link {
+public:
+    virtual ~Link() = default;
+    virtual void transmit(ByteView packet) = 0;
+    // Set by the endpoint: called with each packet the other side sent.
+    std::function<void(ByteView)> on_receive;
+    // Set by the endpoint: the link went down.
+    std::function<void()> on_down;
+};
+
+// A link into the in-process fabric. Deliveries in both directions are posted
+// to the io_context, never made inside the other side's call: neither side
+// re-enters the other.
+class FabricLink final : public Link {
+public:
+    FabricLink(boost::asio::io_context& io, Fabric& fabric, std::string name);
+    ~FabricLink() override;
+    void transmit(ByteView packet) override;
+    // The link going away, as a crashed or stopped modem's does.
+    void bring_down();
+    bool up() const { return link_.has_value(); }
+
+private:
+    boost::asio::io_context& io_;
+    Fabric& fabric_;
+    std::optional<LinkId> link_;
+    std::shared_ptr<bool> alive_;
+};
+
+struct RemoteServer {
+    std::uint32_t service = 0;
+    std::uint32_t version = 0;
+    std::uint32_t instance = 0;
+    QrtrAddress address;
+    bool operator==(const RemoteServer&) const = default;
+};
+
+class QrtrEndpoint {
+public:
+    struct Events {
+        std::function<void(const RemoteServer&)> server_added;
+        std::function<void(const RemoteServer&)> server_removed;
+        // A client on the other side went away (DEL_CLIENT) or the whole node (BYE).
+        std::function<void(QrtrAddress)> client_gone;
+        std::function<void(QrtrAddress from, std::uint32_t to_port, ByteView payload)> datagram;
+        std::function<void()> link_down;
+    };
+
+    QrtrEndpoint(Link& link, std::uint32_t node, Events events, TraceSink trace = {});
+    ~QrtrEndpoint();
+
+    std::uint32_t node() const { return node_; }
+    // HELLO to the other side; it answers HELLO and announces its servers.
+    void hello();
+    // A datagram from one of this node's ports.
+    void send(std::uint32_t from_port, QrtrAddress to, ByteView payload);
+    std::optional<RemoteServer> find_server(std::uint32_t service) const;
+    std::size_t packets_dropped() const { return dropped_; }
+
+private:
+    void receive(ByteView bytes);
+    void trace(std::string kind, std::string detail) const;
+
+    Link& link_;
+    std::uint32_t node_;
+    Events events_;
+    TraceSink trace_;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, RemoteServer> servers_;
+    std::size_t dropped_ = 0;
+};
+
+}  // namespace rmtfs_hil::sim

@@ -1,0 +1,173 @@
+// The simulated modem against the real rmtfs in the sandbox: it boots like a
+// real modem (service 14, four OPENs, ALLOC_BUFF, images loaded through the
+// shared buffer), its writes land in the storage files, and the daemon's
+// death reaches it as the loss of the service.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "proto/rmtfs.hpp"
+#include "server/process.hpp"
+#include "server/sandbox.hpp"
+#include "sim/modem.hpp"
+#include "sim/qrtr_endpoint.hpp"
+
+namespace rmtfs_hil {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+constexpr auto event_deadline = 15s;
+constexpr const char* rmtfs_binary = "/usr/bin/rmtfs";
+constexpr std::uint32_t image_sectors = 256;
+
+Bytes pattern(std::size_t size, std::uint8_t salt) {
+    Bytes bytes(size);
+    for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<std::uint8_t>((i * 31 + salt) ^ (i >> 9));
+    return bytes;
+}
+
+Bytes file_bytes(const fs::path& path, std::size_t offset, std::size_t length) {
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(offset));
+    Bytes bytes(length);
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(length));
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+    return bytes;
+}
+
+class ModemAgainstRealRmtfs : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!fs::exists(rmtfs_binary)) GTEST_SKIP() << rmtfs_binary << " is not installed (ci/setup.sh installs it)";
+        auto created = server::Sandbox::create(io, {});
+        ASSERT_TRUE(created) << created.error().message;
+        sandbox = std::move(*created);
+        sandbox->fabric().set_trace([this](const sim::TraceEvent& e) { trace.push_back(e.kind + " " + e.detail); });
+        // Recognisable images: partition n holds pattern(salt n).
+        const auto& partitions = sandbox->board().partitions;
+        for (std::size_t i = 0; i < partitions.size(); ++i) {
+            std::ofstream out(sandbox->world().storage_dir() / partitions[i].file_name, std::ios::binary | std::ios::in);
+            Bytes image = pattern(image_sectors * rmtfs::sector_size_bytes, static_cast<std::uint8_t>(i + 1));
+            out.write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
+        }
+        server::ProcessEvents events;
+        events.output = [this](const server::OutputLine& l) { trace.push_back("rmtfs: " + l.text); };
+        events.ended = [this](const server::ProcessEnded& e) { ended = e.exit; };
+        daemon = std::make_unique<server::SupervisedProcess>(
+            io, sandbox->launch({rmtfs_binary, "-v", "-o", sandbox->world().storage_dir().string()}), events);
+        auto started = daemon->start();
+        ASSERT_TRUE(started) << started.error().message;
+        link = std::make_unique<sim::FabricLink>(io, sandbox->fabric(), "modem");
+        sim::ModemConfig config;
+        config.image_sectors = image_sectors;
+        sim::Modem::Events modem_events;
+        modem_events.service_lost = [this](const sim::RemoteServer&) { service_lost = true; };
+        modem = std::make_unique<sim::Modem>(io, *link, sandbox->shared_memory(), config, modem_events);
+    }
+
+    bool run_until(const std::function<bool()>& done) {
+        auto deadline = std::chrono::steady_clock::now() + event_deadline;
+        while (!done()) {
+            auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) return false;
+            io.run_one_for(deadline - now);
+        }
+        return true;
+    }
+
+    std::string evidence() const {
+        std::string text = "\n--- trace ---\n";
+        for (const auto& t : trace) text += t + "\n";
+        return text;
+    }
+
+    bool boot() {
+        std::optional<sim::BootResult> result;
+        modem->boot([&](const sim::BootResult& r) { result = r; });
+        if (!run_until([&] { return result.has_value(); })) {
+            ADD_FAILURE() << "boot did not finish" << evidence();
+            return false;
+        }
+        EXPECT_TRUE(result->ok) << result->reason << evidence();
+        return result->ok;
+    }
+
+    boost::asio::io_context io;
+    std::vector<std::string> trace;
+    std::optional<server::ProcessExit> ended;
+    bool service_lost = false;
+    std::unique_ptr<server::Sandbox> sandbox;
+    std::unique_ptr<server::SupervisedProcess> daemon;
+    std::unique_ptr<sim::FabricLink> link;
+    std::unique_ptr<sim::Modem> modem;
+};
+
+TEST_F(ModemAgainstRealRmtfs, BootsOpensAllocatesAndLoadsTheImages) {
+    ASSERT_TRUE(boot());
+    EXPECT_EQ(modem->state(), sim::ModemState::running);
+    std::set<std::uint32_t> ids;
+    for (const auto& id : modem->caller_ids()) {
+        ASSERT_TRUE(id.has_value());
+        ids.insert(*id);
+    }
+    EXPECT_EQ(ids.size(), 4u) << "each partition has its own caller id";
+    ASSERT_TRUE(modem->buffer_address());
+    EXPECT_EQ(*modem->buffer_address(), sandbox->board().rmtfs_mem.phys_addr) << "ALLOC_BUFF returns the region base";
+    for (std::size_t i = 0; i < modem->images().size(); ++i)
+        EXPECT_EQ(modem->images()[i], pattern(image_sectors * rmtfs::sector_size_bytes, static_cast<std::uint8_t>(i + 1)))
+            << "partition " << i << " loaded through the shared buffer differs from its storage file";
+}
+
+TEST_F(ModemAgainstRealRmtfs, AnAcknowledgedWriteIsInTheStorageFile) {
+    ASSERT_TRUE(boot());
+    Bytes data = pattern(8 * rmtfs::sector_size_bytes, 0x77);
+    std::optional<sim::Response> response;
+    modem->write(1, 100, data, [&](const sim::Response& r) { response = r; });
+    ASSERT_TRUE(run_until([&] { return response.has_value(); })) << evidence();
+    ASSERT_TRUE(*response) << response->error().detail << evidence();
+    ASSERT_TRUE(std::get<rmtfs::RwIovecResponse>(**response).result.ok()) << rmtfs::summary(**response);
+    fs::path fs2 = sandbox->world().storage_dir() / "modem_fs2";
+    EXPECT_EQ(file_bytes(fs2, 100 * rmtfs::sector_size_bytes, data.size()), data)
+        << "the acknowledged write is not in " << fs2;
+    const Bytes original = pattern(image_sectors * rmtfs::sector_size_bytes, 2);
+    const auto sector_99 = original.begin() + 99 * rmtfs::sector_size_bytes;
+    EXPECT_EQ(file_bytes(fs2, 99 * rmtfs::sector_size_bytes, rmtfs::sector_size_bytes),
+              Bytes(sector_99, sector_99 + rmtfs::sector_size_bytes))
+        << "the sector before the write changed";
+}
+
+TEST_F(ModemAgainstRealRmtfs, TheDaemonsDeathIsTheLossOfTheService) {
+    ASSERT_TRUE(boot());
+    ASSERT_TRUE(daemon->kill());
+    ASSERT_TRUE(run_until([&] { return service_lost; })) << "the modem never heard the daemon go" << evidence();
+    std::optional<sim::Response> response;
+    modem->write(0, 0, Bytes(rmtfs::sector_size_bytes, 1), [&](const sim::Response& r) { response = r; });
+    ASSERT_TRUE(run_until([&] { return response.has_value(); }));
+    ASSERT_FALSE(*response);
+    EXPECT_EQ(response->error().kind, sim::RequestFailure::Kind::no_service) << response->error().detail;
+}
+
+TEST_F(ModemAgainstRealRmtfs, AnUnknownPathIsRefusedAndBootFails) {
+    sim::ModemConfig config;
+    config.partitions = {"/boot/modem_fs1", "/boot/not_a_partition"};
+    config.image_sectors = 8;
+    sim::FabricLink other_link(io, sandbox->fabric(), "modem2");
+    config.node = 5;
+    sim::Modem other(io, other_link, sandbox->shared_memory(), config);
+    std::optional<sim::BootResult> result;
+    other.boot([&](const sim::BootResult& r) { result = r; });
+    ASSERT_TRUE(run_until([&] { return result.has_value(); })) << evidence();
+    EXPECT_FALSE(result->ok);
+    EXPECT_NE(result->reason.find("OPEN /boot/not_a_partition refused"), std::string::npos) << result->reason;
+    EXPECT_EQ(other.state(), sim::ModemState::failed);
+}
+
+}  // namespace
+}  // namespace rmtfs_hil
