@@ -34,10 +34,14 @@ public:
 
     // GCC 12 at -O2 warns that copying the variant reads the bytes an Exited
     // leaves unused in its storage (Killed is larger): a false positive.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
     ProcessExit(Outcome outcome) : outcome_(outcome) {}
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
     static ProcessExit exited(int code) { return ProcessExit(Exited{code}); }
     static ProcessExit killed(int signal, bool core_dumped = false) { return ProcessExit(Killed{signal, core_dumped}); }
     // From waitid()'s si_code (CLD_EXITED / CLD_KILLED / CLD_DUMPED) and si_status.
