@@ -16,6 +16,7 @@
 #include "server/sandbox.hpp"
 #include "sim/modem.hpp"
 #include "sim/qrtr_endpoint.hpp"
+#include "sim/write_ledger.hpp"
 
 namespace rmtfs_hil {
 namespace {
@@ -60,8 +61,9 @@ protected:
         server::ProcessEvents events;
         events.output = [this](const server::OutputLine& l) { trace.push_back("rmtfs: " + l.text); };
         events.ended = [this](const server::ProcessEnded& e) { ended = e.exit; };
-        daemon = std::make_unique<server::SupervisedProcess>(
-            io, sandbox->launch({rmtfs_binary, "-v", "-o", sandbox->world().storage_dir().string()}), events);
+        std::vector<std::string> argv{rmtfs_binary, "-v", "-o", sandbox->world().storage_dir().string()};
+        for (const auto& extra : extra_daemon_arguments()) argv.push_back(extra);
+        daemon = std::make_unique<server::SupervisedProcess>(io, sandbox->launch(argv), events);
         auto started = daemon->start();
         ASSERT_TRUE(started) << started.error().message;
         link = std::make_unique<sim::FabricLink>(io, sandbox->fabric(), "modem");
@@ -70,6 +72,28 @@ protected:
         sim::Modem::Events modem_events;
         modem_events.service_lost = [this](const sim::RemoteServer&) { service_lost = true; };
         modem = std::make_unique<sim::Modem>(io, *link, sandbox->shared_memory(), config, modem_events);
+    }
+
+    virtual std::vector<std::string> extra_daemon_arguments() const { return {}; }
+
+    Bytes storage_of(std::size_t index) const {
+        fs::path path = sandbox->world().storage_dir() / sandbox->board().partitions[index].file_name;
+        return file_bytes(path, 0, static_cast<std::size_t>(fs::file_size(path)));
+    }
+
+    // One write through the modem, recorded in `ledger` with its outcome.
+    std::optional<sim::Response> ledgered_write(std::size_t index, std::uint32_t sector, const Bytes& data) {
+        const std::string label = sandbox->board().partitions[index].label;
+        sim::WriteId id = ledger.invoked(label, sector, data);
+        std::optional<sim::Response> response;
+        modem->write(index, sector, data, [&](const sim::Response& r) { response = r; });
+        if (!run_until([&] { return response.has_value(); })) return std::nullopt;
+        const auto* rw = *response ? std::get_if<rmtfs::RwIovecResponse>(&**response) : nullptr;
+        ledger.resolved(id, rw && rw->result.ok() ? sim::WriteOutcome::ok
+                            : (*response || response->error().kind != sim::RequestFailure::Kind::timeout)
+                                ? sim::WriteOutcome::failed
+                                : sim::WriteOutcome::unknown);
+        return response;
     }
 
     bool run_until(const std::function<bool()>& done) {
@@ -107,6 +131,7 @@ protected:
     std::unique_ptr<server::SupervisedProcess> daemon;
     std::unique_ptr<sim::FabricLink> link;
     std::unique_ptr<sim::Modem> modem;
+    sim::WriteLedger ledger;
 };
 
 TEST_F(ModemAgainstRealRmtfs, BootsOpensAllocatesAndLoadsTheImages) {
@@ -167,6 +192,48 @@ TEST_F(ModemAgainstRealRmtfs, AnUnknownPathIsRefusedAndBootFails) {
     EXPECT_FALSE(result->ok);
     EXPECT_NE(result->reason.find("OPEN /boot/not_a_partition refused"), std::string::npos) << result->reason;
     EXPECT_EQ(other.state(), sim::ModemState::failed);
+}
+
+TEST_F(ModemAgainstRealRmtfs, TheLedgerFindsEveryAcknowledgedWriteOnStorage) {
+    ASSERT_TRUE(boot());
+    for (std::size_t i = 0; i < 2; ++i) ledger.set_initial(sandbox->board().partitions[i].label, storage_of(i));
+    for (std::uint32_t n = 0; n < 16; ++n) {
+        auto response = ledgered_write(n % 2, 10 + n * 3, pattern(2 * rmtfs::sector_size_bytes, static_cast<std::uint8_t>(n)));
+        ASSERT_TRUE(response && *response) << "write " << n << evidence();
+    }
+    EXPECT_EQ(ledger.count(sim::WriteOutcome::ok), 16u);
+    for (std::size_t i = 0; i < 2; ++i) {
+        auto violations = ledger.check(sandbox->board().partitions[i].label, storage_of(i));
+        for (const auto& v : violations) ADD_FAILURE() << v.describe();
+    }
+}
+
+// The distribution's unit runs `rmtfs -r`: each file is read into memory at
+// open and writes change only that copy. A modem's acknowledged writes then
+// never reach storage. This is what the daemon does; the ledger must say so.
+class ModemAgainstReadOnlyRmtfs : public ModemAgainstRealRmtfs {
+protected:
+    std::vector<std::string> extra_daemon_arguments() const override { return {"-r"}; }
+};
+
+TEST_F(ModemAgainstReadOnlyRmtfs, AcknowledgedWritesNeverReachStorageAndTheLedgerSaysSo) {
+    ASSERT_TRUE(boot());
+    ledger.set_initial(sandbox->board().partitions[0].label, storage_of(0));
+    Bytes data = pattern(4 * rmtfs::sector_size_bytes, 0x5c);
+    auto response = ledgered_write(0, 20, data);
+    ASSERT_TRUE(response && *response) << evidence();
+    ASSERT_TRUE(std::get<rmtfs::RwIovecResponse>(**response).result.ok()) << "the daemon acknowledged the write";
+    auto read_back = std::optional<Expected<Bytes, std::string>>();
+    modem->read(0, 20, 4, [&](const Expected<Bytes, std::string>& r) { read_back = r; });
+    ASSERT_TRUE(run_until([&] { return read_back.has_value(); }));
+    ASSERT_TRUE(*read_back) << read_back->error();
+    EXPECT_EQ(**read_back, data) << "the daemon's in-memory copy holds the write";
+    auto violations = ledger.check(sandbox->board().partitions[0].label, storage_of(0));
+    ASSERT_EQ(violations.size(), 1u) << "expected the acknowledged write to be missing from storage";
+    EXPECT_EQ(violations[0].kind, "acknowledged write lost");
+    EXPECT_EQ(violations[0].first_sector, 20u);
+    EXPECT_EQ(violations[0].sector_count, 4u);
+    std::printf("[ ledger ] rmtfs -r: %s\n", violations[0].describe().c_str());
 }
 
 }  // namespace

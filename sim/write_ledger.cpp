@@ -1,0 +1,163 @@
+#include "sim/write_ledger.hpp"
+
+#include <algorithm>
+
+#include "proto/contract.hpp"
+
+namespace rmtfs_hil::sim {
+
+std::string_view to_string(WriteOutcome outcome) {
+    switch (outcome) {
+        case WriteOutcome::pending: return "pending";
+        case WriteOutcome::ok: return "ok";
+        case WriteOutcome::failed: return "failed";
+        case WriteOutcome::unknown: return "unknown";
+    }
+    return "invalid";
+}
+
+namespace {
+
+constexpr std::size_t excerpt_bytes = 8;
+
+std::string excerpt(ByteView bytes) {
+    std::string text = hex_dump(bytes.first(std::min(bytes.size(), excerpt_bytes)));
+    if (bytes.size() > excerpt_bytes) text += " ...";
+    return text;
+}
+
+}  // namespace
+
+std::string LedgerViolation::describe() const {
+    std::string sectors = sector_count == 1 ? "sector " + std::to_string(first_sector)
+                                            : "sectors " + std::to_string(first_sector) + "-" +
+                                                  std::to_string(first_sector + sector_count - 1);
+    return partition + " " + sectors + ": " + kind + ": expected " + expected + ", found " + actual;
+}
+
+void WriteLedger::set_initial(const std::string& partition, const Bytes& image) { initial_[partition] = image; }
+
+WriteId WriteLedger::invoked(const std::string& partition, std::uint32_t first_sector, const Bytes& data) {
+    RMTFS_HIL_ASSERT(!data.empty() && data.size() % sector_bytes == 0, "writes are whole sectors");
+    writes_.push_back(Write{partition, first_sector, data, WriteOutcome::pending});
+    return writes_.size() - 1;
+}
+
+void WriteLedger::resolved(WriteId id, WriteOutcome outcome) {
+    RMTFS_HIL_ASSERT(id < writes_.size(), "resolving a write the ledger never saw");
+    RMTFS_HIL_ASSERT(outcome != WriteOutcome::pending, "a write resolves to ok, failed or unknown");
+    RMTFS_HIL_ASSERT(writes_[id].outcome == WriteOutcome::pending, "a write resolves once");
+    writes_[id].outcome = outcome;
+    apply(id);
+}
+
+void WriteLedger::resolve_pending_as_unknown() {
+    for (WriteId id = 0; id < writes_.size(); ++id)
+        if (writes_[id].outcome == WriteOutcome::pending) resolved(id, WriteOutcome::unknown);
+}
+
+std::size_t WriteLedger::count(WriteOutcome outcome) const {
+    return static_cast<std::size_t>(
+        std::count_if(writes_.begin(), writes_.end(), [&](const Write& w) { return w.outcome == outcome; }));
+}
+
+void WriteLedger::apply(WriteId id) {
+    const Write& write = writes_[id];
+    auto& sectors = sectors_[write.partition];
+    const auto count = static_cast<std::uint32_t>(write.data.size() / sector_bytes);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        auto [it, fresh] = sectors.try_emplace(write.first_sector + i);
+        if (fresh) it->second.allowed.push_back(std::nullopt);  // the image, until written
+        if (write.outcome == WriteOutcome::ok) it->second.allowed.assign(1, id);
+        else it->second.allowed.push_back(id);
+    }
+}
+
+ByteView WriteLedger::content(const std::string& partition, std::uint32_t sector,
+                              const std::optional<WriteId>& source) const {
+    if (source) {
+        const Write& w = writes_[*source];
+        return ByteView(w.data).subspan(static_cast<std::size_t>(sector - w.first_sector) * sector_bytes, sector_bytes);
+    }
+    static const Bytes zeros(sector_bytes, 0);
+    auto it = initial_.find(partition);
+    std::size_t offset = static_cast<std::size_t>(sector) * sector_bytes;
+    if (it == initial_.end() || offset + sector_bytes > it->second.size()) return zeros;  // unwritten: zeros
+    return ByteView(it->second).subspan(offset, sector_bytes);
+}
+
+std::string WriteLedger::name_of(const std::optional<WriteId>& source) const {
+    if (!source) return "the initial image";
+    return "write #" + std::to_string(*source) + " (" + std::string(to_string(writes_[*source].outcome)) + ")";
+}
+
+std::optional<LedgerViolation> WriteLedger::read_returned(const std::string& partition, std::uint32_t first_sector,
+                                                          const Bytes& data) const {
+    const auto count = static_cast<std::uint32_t>(data.size() / sector_bytes);
+    auto partition_sectors = sectors_.find(partition);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint32_t sector = first_sector + i;
+        ByteView got = ByteView(data).subspan(static_cast<std::size_t>(i) * sector_bytes, sector_bytes);
+        std::vector<std::optional<WriteId>> allowed{std::nullopt};
+        if (partition_sectors != sectors_.end())
+            if (auto s = partition_sectors->second.find(sector); s != partition_sectors->second.end()) allowed = s->second.allowed;
+        bool fine = std::any_of(allowed.begin(), allowed.end(), [&](const auto& source) {
+            ByteView want = content(partition, sector, source);
+            return std::equal(want.begin(), want.end(), got.begin(), got.end());
+        });
+        if (!fine)
+            return LedgerViolation{partition, sector, 1, "read mismatch",
+                                   name_of(allowed.back()) + " (" + excerpt(content(partition, sector, allowed.back())) + ")",
+                                   excerpt(got)};
+    }
+    return std::nullopt;
+}
+
+std::vector<LedgerViolation> WriteLedger::check(const std::string& partition, const Bytes& storage) const {
+    std::vector<LedgerViolation> violations;
+    auto partition_sectors = sectors_.find(partition);
+    if (partition_sectors == sectors_.end()) return violations;
+    for (const auto& [sector, state] : partition_sectors->second) {
+        std::size_t offset = static_cast<std::size_t>(sector) * sector_bytes;
+        static const Bytes missing;
+        ByteView got = offset + sector_bytes <= storage.size() ? ByteView(storage).subspan(offset, sector_bytes)
+                                                                : ByteView(missing);
+        bool fine = std::any_of(state.allowed.begin(), state.allowed.end(), [&](const auto& source) {
+            ByteView want = content(partition, sector, source);
+            return std::equal(want.begin(), want.end(), got.begin(), got.end());
+        });
+        if (fine) continue;
+        const std::optional<WriteId>& latest = state.allowed.back();
+        std::string kind;
+        if (state.allowed.size() == 1 && latest && writes_[*latest].outcome == WriteOutcome::ok) {
+            kind = "acknowledged write lost";
+        } else {
+            // Torn: some bytes from one allowed content, some from another.
+            bool torn = false;
+            for (const auto& a : state.allowed)
+                for (const auto& b : state.allowed) {
+                    if (a == b || got.size() != sector_bytes) continue;
+                    ByteView x = content(partition, sector, a), y = content(partition, sector, b);
+                    bool mix = true;
+                    for (std::size_t i = 0; i < sector_bytes && mix; ++i) mix = got[i] == x[i] || got[i] == y[i];
+                    torn |= mix;
+                }
+            kind = torn ? "torn sector" : "unexpected data";
+        }
+        std::string expected;
+        for (const auto& source : state.allowed)
+            expected += (expected.empty() ? "" : " or ") + name_of(source) + " (" + excerpt(content(partition, sector, source)) + ")";
+        std::string actual = got.empty() ? "nothing (the file is shorter)" : excerpt(got);
+        if (!violations.empty()) {
+            LedgerViolation& last = violations.back();
+            if (last.kind == kind && last.first_sector + last.sector_count == sector) {  // one run; the first sector speaks for it
+                ++last.sector_count;
+                continue;
+            }
+        }
+        violations.push_back(LedgerViolation{partition, sector, 1, kind, expected, actual});
+    }
+    return violations;
+}
+
+}  // namespace rmtfs_hil::sim

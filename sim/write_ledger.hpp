@@ -1,0 +1,83 @@
+// The write ledger: what the modem asked the daemon to store and what it was
+// told, and the check of storage against it after recovery. Per sector it
+// keeps the set of contents a correct server may have left there:
+//   * an acknowledged write (ok) replaces the set with its data;
+//   * a write whose fate is unknown (no answer: the daemon died) or that was
+//     refused (it may have written part of it) adds its data to the set;
+//   * a successful read must have returned a member of the set.
+// A sector on storage that is in no set is a violation: a lost acknowledged
+// write, a torn sector, or data nobody wrote.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/bytes.hpp"
+
+namespace rmtfs_hil::sim {
+
+using WriteId = std::uint64_t;
+
+enum class WriteOutcome { pending, ok, failed, unknown };
+std::string_view to_string(WriteOutcome outcome);
+
+struct LedgerViolation {
+    std::string partition;
+    std::uint32_t first_sector = 0;
+    std::uint32_t sector_count = 0;
+    std::string kind;         // "acknowledged write lost", "torn sector", "unexpected data", "read mismatch"
+    std::string expected;     // what was allowed, shortly ("write #3 (bytes 77 77 ...) or the image (00 00 ...)")
+    std::string actual;       // the bytes found, shortly
+    std::string describe() const;
+};
+
+class WriteLedger {
+public:
+    // The contents a partition starts with (its image before the run).
+    void set_initial(const std::string& partition, const Bytes& image);
+
+    // A write the modem sent: whole sectors from `first_sector`.
+    WriteId invoked(const std::string& partition, std::uint32_t first_sector, const Bytes& data);
+    // Its answer: ok, failed (refused or malformed answer), or unknown.
+    void resolved(WriteId write, WriteOutcome outcome);
+    // Every write still pending becomes unknown (the daemon died with them).
+    void resolve_pending_as_unknown();
+
+    // A read the daemon acknowledged; checked against what may be there.
+    std::optional<LedgerViolation> read_returned(const std::string& partition, std::uint32_t first_sector,
+                                                 const Bytes& data) const;
+
+    // Storage after recovery against the ledger: one violation per run of
+    // sectors of the same kind.
+    std::vector<LedgerViolation> check(const std::string& partition, const Bytes& storage) const;
+
+    std::size_t writes() const { return writes_.size(); }
+    std::size_t count(WriteOutcome outcome) const;
+
+private:
+    struct Write {
+        std::string partition;
+        std::uint32_t first_sector;
+        Bytes data;
+        WriteOutcome outcome = WriteOutcome::pending;
+    };
+    // The contents a sector may hold: indices into writes_, or the initial image (no_write).
+    struct SectorState {
+        std::vector<std::optional<WriteId>> allowed;
+    };
+    static constexpr std::size_t sector_bytes = 512;
+
+    void apply(WriteId id);
+    ByteView content(const std::string& partition, std::uint32_t sector, const std::optional<WriteId>& source) const;
+    std::string name_of(const std::optional<WriteId>& source) const;
+
+    std::map<std::string, Bytes> initial_;
+    std::vector<Write> writes_;
+    std::map<std::string, std::map<std::uint32_t, SectorState>> sectors_;
+};
+
+}  // namespace rmtfs_hil::sim
