@@ -273,6 +273,12 @@ void SupervisedProcess::Core::read_channel(const std::shared_ptr<Run>& current) 
         [weak = weak_from_this(), current](const boost::system::error_code& error, std::size_t size) {
             auto self = weak.lock();
             if (!self || self->destroyed || error == asio::error::operation_aborted) return;
+            if (error == asio::error::connection_reset) {
+                // The keeper exited with a command of ours unread: the kernel
+                // reports that once, ahead of the reports still queued for us.
+                self->read_channel(current);
+                return;
+            }
             if (error || size != sizeof current->report) {
                 self->on_channel_closed(current);
                 return;

@@ -9,13 +9,18 @@
 // subreaper, and that watches the harness through a channel and a
 // parent-death signal. Whenever the keeper sees the harness go, it SIGKILLs
 // the program's process group and every descendant adopted by it, and reaps
-// them. So the program and everything it started (also what left its group
-// with setsid, as long as its parent died first) are killed when:
+// them. A descendant that left the group (setsid, setpgid) is adopted by the
+// keeper as soon as its parent dies in the group kill, and killed in turn. So
+// the program and everything it started are killed and reaped (before any
+// end is reported) when:
 //   * the SupervisedProcess is destroyed (normal shutdown, an exception
 //     unwinding through its owner): the destructor asks the keeper and waits;
 //   * the harness exits without running destructors (exit(), an uncaught
 //     exception's abort, a default-action SIGTERM/SIGINT): the channel closes;
-//   * the harness is SIGKILLed: the keeper gets its parent-death SIGTERM.
+//   * the harness is SIGKILLed: the channel closes and the keeper gets its
+//     parent-death SIGTERM;
+//   * the program ends by itself: what it left behind is killed with it
+//     (like systemd's KillMode=control-group, without the SIGTERM first).
 // Not covered: the keeper itself being SIGKILLed (then the program dies by its
 // own PDEATHSIG SIGKILL, and the harness, if alive, SIGKILLs the group; a
 // descendant outside the group survives), a process stuck in uninterruptible

@@ -14,14 +14,17 @@ using namespace std::chrono_literals;
 // Generous: a loaded CI machine under sanitizers is slow, a hang is a bug.
 inline constexpr std::chrono::milliseconds event_deadline = 20s;
 
+// Conditions may also look outside the loop (a process's state in /proc):
+// the loop runs in slices this long so those are looked at again.
+inline constexpr std::chrono::milliseconds condition_poll_interval = 5ms;
+
 inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
                       std::chrono::milliseconds limit = event_deadline) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done()) {
-        auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) return false;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
         if (io.stopped()) io.restart();
-        if (io.run_one_for(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)) == 0)
+        if (io.run_one_for(condition_poll_interval) == 0)
             std::this_thread::sleep_for(1ms);  // no work queued: let time pass
     }
     return true;

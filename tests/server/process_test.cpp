@@ -385,6 +385,18 @@ TEST(SupervisedProcess, DestroyingItKillsEverythingTheProgramStarted) {
     EXPECT_TRUE(record.ends.empty()) << "a destroyed supervisor reports nothing";
 }
 
+TEST(SupervisedProcess, WhatTheProgramLeavesBehindDiesWithIt) {
+    boost::asio::io_context io;
+    Recorder record;
+    SupervisedProcess process(io, shell("sleep 300 & echo $!; exit 0"), record.events());
+    ASSERT_TRUE(process.start());
+    ASSERT_TRUE(run_until(io, [&] { return !record.ends.empty(); }));
+    EXPECT_EQ(record.ends[0].exit, ProcessExit::exited(0));
+    ASSERT_FALSE(record.lines.empty());
+    pid_t background = static_cast<pid_t>(std::stol(record.lines[0].text));
+    EXPECT_TRUE(gone(background)) << "gone before the end was reported";
+}
+
 TEST(SupervisedProcess, AKeeperKilledFromOutsideIsReportedAsSupervisionLost) {
     boost::asio::io_context io;
     Recorder record;

@@ -57,6 +57,12 @@ struct TestLink {
             },
             name);
     }
+    // The modem's HELLO; what the fabric answers is forgotten.
+    void say_hello(Fabric& fabric) {
+        fabric.link_receive(id, packet(PacketType::hello, {0, port_control}, {local, port_control},
+                                       qrtr::encode_control(ControlMessage::bare(PacketType::hello))));
+        sent.clear();
+    }
     static Bytes packet(PacketType type, QrtrAddress from, QrtrAddress to, Bytes payload, bool confirm = false) {
         qrtr::Packet p;
         p.type = type;
@@ -371,9 +377,7 @@ TEST(FabricLinks, LocalServersAndReleasesAreBroadcastToLinks) {
     Harness h;
     TestLink modem;
     modem.attach(h.fabric);
-    h.fabric.link_receive(modem.id, TestLink::packet(PacketType::hello, {0, port_control}, {local, port_control},
-                                                     control(ControlMessage::bare(PacketType::hello))));
-    modem.sent.clear();
+    modem.say_hello(h.fabric);
     QueueSink daemon;
     SocketId d = h.fabric.open_socket(daemon);
     ASSERT_EQ(h.fabric.bind(d, {local, 14}), 0);
@@ -392,9 +396,7 @@ TEST(FabricLinks, FlowControlConfirmsAtFiveAndBlocksAtTen) {
     Harness h;
     TestLink modem;
     modem.attach(h.fabric);
-    h.fabric.link_receive(modem.id, TestLink::packet(PacketType::hello, {0, port_control}, {local, port_control},
-                                                     control(ControlMessage::bare(PacketType::hello))));
-    modem.sent.clear();
+    modem.say_hello(h.fabric);
     QueueSink daemon;
     SocketId d = h.fabric.open_socket(daemon);
     ASSERT_EQ(h.fabric.bind(d, {local, 14}), 0);
