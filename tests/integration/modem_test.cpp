@@ -14,6 +14,7 @@
 #include "proto/rmtfs.hpp"
 #include "server/process.hpp"
 #include "server/sandbox.hpp"
+#include "tests/support/event_loop.hpp"
 #include "sim/modem.hpp"
 #include "sim/qrtr_endpoint.hpp"
 #include "sim/write_ledger.hpp"
@@ -24,7 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-constexpr auto event_deadline = 15s;
 constexpr const char* rmtfs_binary = "/usr/bin/rmtfs";
 constexpr std::uint32_t image_sectors = 256;
 
@@ -96,15 +96,7 @@ protected:
         return response;
     }
 
-    bool run_until(const std::function<bool()>& done) {
-        auto deadline = std::chrono::steady_clock::now() + event_deadline;
-        while (!done()) {
-            auto now = std::chrono::steady_clock::now();
-            if (now >= deadline) return false;
-            io.run_one_for(deadline - now);
-        }
-        return true;
-    }
+    bool run_until(const std::function<bool()>& done) { return testing::run_until(io, done); }
 
     std::string evidence() const {
         std::string text = "\n--- trace ---\n";

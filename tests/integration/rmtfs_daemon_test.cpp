@@ -15,6 +15,7 @@
 #include "proto/rmtfs.hpp"
 #include "server/process.hpp"
 #include "server/sandbox.hpp"
+#include "tests/support/event_loop.hpp"
 #include "sim/name_service.hpp"
 
 namespace rmtfs_hil {
@@ -24,7 +25,6 @@ using namespace std::chrono_literals;
 using qrtr::ControlMessage;
 using qrtr::PacketType;
 
-constexpr auto event_deadline = 10s;
 constexpr const char* rmtfs_binary = "/usr/bin/rmtfs";
 
 // An in-process fabric socket with a lookup on service 14.
@@ -60,16 +60,7 @@ protected:
                                [](const sim::SendResult& r) { ASSERT_EQ(r.error, 0); });
     }
 
-    // Runs the loop until `done()` or the deadline; true if `done()`.
-    bool run_until(const std::function<bool()>& done, std::chrono::steady_clock::duration limit = event_deadline) {
-        auto deadline = std::chrono::steady_clock::now() + limit;
-        while (!done()) {
-            auto now = std::chrono::steady_clock::now();
-            if (now >= deadline) return false;
-            io.run_one_for(deadline - now);
-        }
-        return true;
-    }
+    bool run_until(const std::function<bool()>& done) { return testing::run_until(io, done); }
 
     std::unique_ptr<server::SupervisedProcess> start(std::vector<std::string> argv) {
         server::ProcessEvents events;

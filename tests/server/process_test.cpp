@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "server/process.hpp"
-#include "tests/server/event_loop.hpp"
+#include "tests/support/event_loop.hpp"
 #include "tests/server/proc_table.hpp"
 
 namespace rmtfs_hil::server {

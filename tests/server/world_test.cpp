@@ -14,7 +14,7 @@
 #include "server/process.hpp"
 #include "server/umockdev_ioctl.hpp"
 #include "server/world.hpp"
-#include "tests/server/event_loop.hpp"
+#include "tests/support/event_loop.hpp"
 
 namespace rmtfs_hil::server {
 namespace {
