@@ -13,6 +13,16 @@ std::string_view to_string(ModemState state) {
         case ModemState::loading: return "loading";
         case ModemState::running: return "running";
         case ModemState::failed: return "failed";
+        case ModemState::crashed: return "crashed";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(ServiceLoss policy) {
+    switch (policy) {
+        case ServiceLoss::fatal: return "fatal";
+        case ServiceLoss::reopen: return "reopen";
+        case ServiceLoss::ignore: return "ignore";
     }
     return "unknown";
 }
@@ -49,10 +59,7 @@ Modem::Modem(boost::asio::io_context& io, Link& link, SharedMemory& memory, Mode
                     },
                     [this](const RemoteServer& s) {
                         if (s.service != rmtfs::service_id || !client_.server() || *client_.server() != s.address) return;
-                        client_.set_server(std::nullopt);
-                        client_.fail_all(RequestFailure{RequestFailure::Kind::service_gone,
-                                                        "service 14 at " + to_string(s.address) + " went away"});
-                        if (events_.service_lost) events_.service_lost(s);
+                        on_service_lost(s);
                     },
                     nullptr,
                     [this](QrtrAddress from, std::uint32_t to_port, ByteView payload) {
@@ -95,6 +102,47 @@ void Modem::boot(std::function<void(const BootResult&)> done) {
     });
 }
 
+void Modem::on_service_lost(const RemoteServer& server) {
+    client_.set_server(std::nullopt);
+    client_.fail_all(RequestFailure{RequestFailure::Kind::service_gone,
+                                    "service 14 at " + to_string(server.address) + " went away"});
+    if (events_.service_lost) events_.service_lost(server);
+    const bool booted = state_ == ModemState::running || recovering_;
+    const bool booting = state_ == ModemState::opening || state_ == ModemState::allocating || state_ == ModemState::loading;
+    if (!booted && !booting) return;
+    switch (config_.on_service_loss) {
+        case ServiceLoss::fatal: {
+            std::string reason = "the RMTFS service at " + to_string(server.address) + " went away";
+            set_state(ModemState::crashed);
+            if (boot_done_) {
+                auto done = std::move(boot_done_);
+                boot_done_ = nullptr;
+                done(BootResult{false, reason});
+            }
+            if (events_.crashed) events_.crashed(reason);
+            return;
+        }
+        case ServiceLoss::reopen:
+            if (!booted) return fail_boot("the RMTFS service went away during boot");
+            recovering_ = true;
+            std::fill(caller_ids_.begin(), caller_ids_.end(), std::nullopt);
+            set_state(ModemState::waiting_for_service);
+            if (auto again = endpoint_.find_server(rmtfs::service_id)) {
+                client_.set_server(again->address);
+                open_next(0);
+            }
+            return;
+        case ServiceLoss::ignore:
+            return;
+    }
+}
+
+void Modem::finish_recovery() {
+    recovering_ = false;
+    set_state(ModemState::running);
+    if (events_.recovered) events_.recovered();
+}
+
 void Modem::fail_boot(std::string reason) {
     set_state(ModemState::failed);
     if (boot_done_) {
@@ -125,6 +173,7 @@ void Modem::allocate() {
         if (alloc == nullptr || !alloc->result.ok() || !alloc->buff_address)
             return fail_boot(refusal("ALLOC_BUFF", response));
         buffer_address_ = *alloc->buff_address;
+        if (recovering_) return finish_recovery();
         set_state(ModemState::loading);
         load(0, 0);
     });

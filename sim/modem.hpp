@@ -24,6 +24,15 @@ namespace rmtfs_hil::sim {
 
 using namespace std::chrono_literals;
 
+// What the modem does when the RMTFS service goes away (the daemon died or
+// restarted): a real modem's handles are gone and it does not reopen them.
+enum class ServiceLoss {
+    fatal,   // crash, and wait for the remote processor to be restarted
+    reopen,  // the hypothetical modem: wait for the service, open again, go on
+    ignore,  // carry on; later requests fail
+};
+std::string_view to_string(ServiceLoss policy);
+
 struct ModemConfig {
     std::uint32_t node = 0;
     std::uint32_t port = 0x4d;  // the modem's client port; any port of its own node
@@ -35,9 +44,10 @@ struct ModemConfig {
     // Boot loads each partition's first `image_sectors` sectors, this many per RW_IOVEC.
     std::uint32_t image_sectors = 4096;  // 2 MiB
     std::uint32_t transfer_sectors = 64;
+    ServiceLoss on_service_loss = ServiceLoss::fatal;
 };
 
-enum class ModemState { offline, waiting_for_service, opening, allocating, loading, running, failed };
+enum class ModemState { offline, waiting_for_service, opening, allocating, loading, running, failed, crashed };
 std::string_view to_string(ModemState state);
 
 struct BootResult {
@@ -50,6 +60,10 @@ public:
     struct Events {
         std::function<void(ModemState)> state_changed;
         std::function<void(const RemoteServer&)> service_lost;
+        // The modem died (ServiceLoss::fatal): the remote processor must be restarted.
+        std::function<void(const std::string& reason)> crashed;
+        // A reopening modem has its handles again.
+        std::function<void()> recovered;
     };
 
     Modem(boost::asio::io_context& io, Link& link, SharedMemory& memory, ModemConfig config, Events events = {},
@@ -82,6 +96,8 @@ private:
     void allocate();
     void load(std::size_t partition, std::uint32_t sector);
     void fail_boot(std::string reason);
+    void on_service_lost(const RemoteServer& server);
+    void finish_recovery();
 
     boost::asio::io_context& io_;
     SharedMemory& memory_;
@@ -96,6 +112,7 @@ private:
     std::vector<std::optional<std::uint32_t>> caller_ids_;
     std::optional<std::uint64_t> buffer_address_;
     std::vector<Bytes> images_;
+    bool recovering_ = false;  // reopening after a service loss: no image load
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -16,6 +16,7 @@
 #include "server/sandbox.hpp"
 #include "tests/support/event_loop.hpp"
 #include "sim/modem.hpp"
+#include "sim/name_service.hpp"
 #include "sim/qrtr_endpoint.hpp"
 #include "sim/write_ledger.hpp"
 
@@ -76,6 +77,30 @@ protected:
 
     virtual std::vector<std::string> extra_daemon_arguments() const { return {}; }
 
+    // A new modem with `config` on the same link (the old one goes first: it
+    // owns the link's callbacks).
+    void replace_modem(sim::ModemConfig config) {
+        modem.reset();
+        sim::Modem::Events modem_events;
+        modem_events.service_lost = [this](const sim::RemoteServer&) { service_lost = true; };
+        modem_events.crashed = [this](const std::string& reason) { crash_reason = reason; };
+        modem_events.recovered = [this] { ++recoveries; };
+        modem = std::make_unique<sim::Modem>(io, *link, sandbox->shared_memory(), config, modem_events);
+    }
+
+    // SIGKILL, then a fresh start of the same command line (a daemon restart).
+    void restart_daemon() {
+        ASSERT_TRUE(daemon->kill());
+        ASSERT_TRUE(run_until([&] { return ended.has_value(); })) << evidence();
+        ended.reset();
+        auto started = daemon->start();
+        ASSERT_TRUE(started) << started.error().message;
+    }
+
+    bool service_published() {
+        return !sandbox->fabric().name_service()->servers_of(rmtfs::service_id).empty();
+    }
+
     Bytes storage_of(std::size_t index) const {
         fs::path path = sandbox->world().storage_dir() / sandbox->board().partitions[index].file_name;
         return file_bytes(path, 0, static_cast<std::size_t>(fs::file_size(path)));
@@ -119,6 +144,8 @@ protected:
     std::vector<std::string> trace;
     std::optional<server::ProcessExit> ended;
     bool service_lost = false;
+    std::optional<std::string> crash_reason;
+    int recoveries = 0;
     std::unique_ptr<server::Sandbox> sandbox;
     std::unique_ptr<server::SupervisedProcess> daemon;
     std::unique_ptr<sim::FabricLink> link;
@@ -226,6 +253,37 @@ TEST_F(ModemAgainstReadOnlyRmtfs, AcknowledgedWritesNeverReachStorageAndTheLedge
     EXPECT_EQ(violations[0].first_sector, 20u);
     EXPECT_EQ(violations[0].sector_count, 4u);
     std::printf("[ ledger ] rmtfs -r: %s\n", violations[0].describe().c_str());
+}
+
+TEST_F(ModemAgainstRealRmtfs, AFatalModemCrashesWhenTheDaemonRestartsAndStaysDown) {
+    sim::ModemConfig config;
+    config.image_sectors = image_sectors;
+    config.on_service_loss = sim::ServiceLoss::fatal;
+    replace_modem(config);
+    ASSERT_TRUE(boot());
+    restart_daemon();
+    ASSERT_TRUE(run_until([&] { return crash_reason.has_value(); })) << "the modem did not crash" << evidence();
+    EXPECT_EQ(modem->state(), sim::ModemState::crashed);
+    ASSERT_TRUE(run_until([&] { return service_published(); })) << "the restarted daemon never published" << evidence();
+    EXPECT_EQ(modem->state(), sim::ModemState::crashed) << "a real modem does not reopen its handles";
+    EXPECT_EQ(recoveries, 0);
+}
+
+TEST_F(ModemAgainstRealRmtfs, AReopeningModemRecoversAfterARestartAndItsWritesLand) {
+    sim::ModemConfig config;
+    config.image_sectors = image_sectors;
+    config.on_service_loss = sim::ServiceLoss::reopen;
+    replace_modem(config);
+    ASSERT_TRUE(boot());
+    restart_daemon();
+    ASSERT_TRUE(run_until([&] { return recoveries == 1; })) << "the modem did not reopen" << evidence();
+    EXPECT_EQ(modem->state(), sim::ModemState::running);
+    for (const auto& id : modem->caller_ids()) EXPECT_TRUE(id.has_value());
+    ledger.set_initial(sandbox->board().partitions[1].label, storage_of(1));
+    auto response = ledgered_write(1, 40, pattern(2 * rmtfs::sector_size_bytes, 0x42));
+    ASSERT_TRUE(response && *response) << evidence();
+    for (const auto& v : ledger.check(sandbox->board().partitions[1].label, storage_of(1))) ADD_FAILURE() << v.describe();
+    EXPECT_FALSE(crash_reason.has_value());
 }
 
 }  // namespace
