@@ -102,6 +102,18 @@ void Modem::boot(std::function<void(const BootResult&)> done) {
     });
 }
 
+void Modem::shutdown() {
+    service_timer_.cancel();
+    client_.set_server(std::nullopt);
+    client_.fail_all(RequestFailure{RequestFailure::Kind::service_gone, "the modem was shut down"});
+    boot_done_ = nullptr;
+    recovering_ = false;
+    std::fill(caller_ids_.begin(), caller_ids_.end(), std::nullopt);
+    for (Bytes& image : images_) image.clear();
+    buffer_address_.reset();
+    set_state(ModemState::offline);
+}
+
 void Modem::on_service_lost(const RemoteServer& server) {
     client_.set_server(std::nullopt);
     client_.fail_all(RequestFailure{RequestFailure::Kind::service_gone,

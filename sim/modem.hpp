@@ -81,6 +81,8 @@ public:
     QrtrEndpoint& endpoint() { return endpoint_; }
 
     void boot(std::function<void(const BootResult&)> done);
+    // The remote processor was stopped: everything the modem held is gone.
+    void shutdown();
 
     // One RW_IOVEC write of `data` (whole sectors) at `sector` of partition
     // `index`, through the shared buffer.

@@ -115,6 +115,7 @@ void NameService::on_new_server(QrtrAddress from, const qrtr::ServerRecord& reco
     if (is_local(server.node)) announce(QrtrAddress{qrtr::node_broadcast, qrtr::port_control}, server, true);
     for (const Lookup& lookup : lookups_)
         if (matches(lookup.service, lookup.instance, server)) notify(lookup.client, &server, true);
+    for (const Watcher& watcher : watchers_) watcher(server, true);
 }
 
 void NameService::on_del_server(QrtrAddress from, const qrtr::ServerRecord& record) {
@@ -137,6 +138,7 @@ void NameService::remove_server(std::uint32_t node, std::uint32_t port, bool bro
         if (matches(lookup.service, lookup.instance, server)) notify(lookup.client, &server, false);
     if (broadcast && is_local(server.node))
         announce(QrtrAddress{qrtr::node_broadcast, qrtr::port_control}, server, false);
+    for (const Watcher& watcher : watchers_) watcher(server, false);
 }
 
 void NameService::on_del_client(QrtrAddress from, const qrtr::ClientRecord& record) {

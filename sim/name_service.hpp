@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -34,6 +35,10 @@ public:
     std::vector<Server> servers_of(std::uint32_t service) const;
     const std::vector<Lookup>& lookups() const { return lookups_; }
 
+    // Told of every server added (true) or removed (false), after the fact.
+    using Watcher = std::function<void(const Server&, bool added)>;
+    void watch(Watcher watcher) { watchers_.push_back(std::move(watcher)); }
+
     bool deliver(const Datagram& datagram) override;
     void post_error(int, std::uint32_t) override {}
 
@@ -57,6 +62,7 @@ private:
     SocketId socket_ = 0;
     std::map<Key, Server> servers_;
     std::vector<Lookup> lookups_;
+    std::vector<Watcher> watchers_;
 };
 
 }  // namespace rmtfs_hil::sim

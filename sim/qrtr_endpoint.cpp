@@ -9,7 +9,11 @@ using qrtr::ControlMessage;
 using qrtr::PacketType;
 
 FabricLink::FabricLink(asio::io_context& io, Fabric& fabric, std::string name)
-    : io_(io), fabric_(fabric), alive_(std::make_shared<bool>(true)) {
+    : io_(io), fabric_(fabric), name_(std::move(name)), alive_(std::make_shared<bool>(true)) {
+    attach();
+}
+
+void FabricLink::attach() {
     link_ = fabric_.attach_link(
         [this, alive = std::weak_ptr<bool>(alive_)](ByteView packet) {
             Bytes copy(packet.begin(), packet.end());
@@ -17,7 +21,11 @@ FabricLink::FabricLink(asio::io_context& io, Fabric& fabric, std::string name)
                 if (alive.lock() && on_receive) on_receive(copy);
             });
         },
-        std::move(name));
+        name_);
+}
+
+void FabricLink::bring_up() {
+    if (!link_) attach();
 }
 
 FabricLink::~FabricLink() {

@@ -42,11 +42,16 @@ public:
     void transmit(ByteView packet) override;
     // The link going away, as a crashed or stopped modem's does.
     void bring_down();
+    // Attached again, as when the remote processor is started again.
+    void bring_up();
     bool up() const { return link_.has_value(); }
 
 private:
+    void attach();
+
     boost::asio::io_context& io_;
     Fabric& fabric_;
+    std::string name_;
     std::optional<LinkId> link_;
     std::shared_ptr<bool> alive_;
 };

@@ -15,6 +15,7 @@
 #include "server/process.hpp"
 #include "server/sandbox.hpp"
 #include "tests/support/event_loop.hpp"
+#include "sim/coupling.hpp"
 #include "sim/modem.hpp"
 #include "sim/name_service.hpp"
 #include "sim/qrtr_endpoint.hpp"
@@ -284,6 +285,92 @@ TEST_F(ModemAgainstRealRmtfs, AReopeningModemRecoversAfterARestartAndItsWritesLa
     ASSERT_TRUE(response && *response) << evidence();
     for (const auto& v : ledger.check(sandbox->board().partitions[1].label, storage_of(1))) ADD_FAILURE() << v.describe();
     EXPECT_FALSE(crash_reason.has_value());
+}
+
+// ---- who starts the modem: the coupling policies, cold boot and crashes ----------------
+
+class Coupled : public ModemAgainstRealRmtfs {
+protected:
+    void couple(sim::CouplingPolicy policy, bool recovery = true) {
+        sim::ModemConfig config;
+        config.image_sectors = image_sectors;
+        replace_modem(config);
+        sandbox->modem().watch([this](const sim::Remoteproc&, const sim::Remoteproc::Change& c) {
+            remoteproc_log.push_back(std::string(c.command) + " -> " + std::string(sim::to_string(c.after)));
+        });
+        coupling = std::make_unique<sim::ModemCoupling>(
+            policy, sandbox->modem(), *sandbox->fabric().name_service(),
+            sim::ModemCoupling::Actions{[this] {
+                                            link->bring_up();
+                                            modem->boot([this](const sim::BootResult& r) { boots.push_back(r); });
+                                        },
+                                        [this] {
+                                            link->bring_down();
+                                            modem->shutdown();
+                                        }},
+            recovery);
+    }
+    std::string history() const {
+        std::string text = "\nremoteproc: ";
+        for (const auto& l : remoteproc_log) text += "[" + l + "] ";
+        return text + evidence();
+    }
+    std::unique_ptr<sim::ModemCoupling> coupling;
+    std::vector<sim::BootResult> boots;
+    std::vector<std::string> remoteproc_log;
+};
+
+class CoupledBySysfs : public Coupled {
+protected:
+    std::vector<std::string> extra_daemon_arguments() const override { return {"-s"}; }
+};
+
+TEST_F(CoupledBySysfs, RmtfsDashSBootsTheModemAndItsSigtermStopsIt) {
+    couple(sim::CouplingPolicy::rmtfs_sysfs);
+    ASSERT_TRUE(run_until([&] { return modem->state() == sim::ModemState::running; })) << "cold boot failed" << history();
+    ASSERT_EQ(boots.size(), 1u);
+    EXPECT_TRUE(boots[0].ok) << boots[0].reason;
+    ASSERT_TRUE(daemon->signal(SIGTERM));
+    ASSERT_TRUE(run_until([&] { return ended.has_value(); })) << history();
+    EXPECT_EQ(*ended, server::ProcessExit::exited(0));
+    EXPECT_EQ(modem->state(), sim::ModemState::offline) << "rmtfs -s stops the modem on SIGTERM" << history();
+    EXPECT_FALSE(link->up());
+}
+
+TEST_F(Coupled, ServiceWatchBootsWithTheServiceAndStopsWhenItGoes) {
+    couple(sim::CouplingPolicy::service_watch);
+    ASSERT_TRUE(run_until([&] { return modem->state() == sim::ModemState::running; })) << "cold boot failed" << history();
+    EXPECT_EQ(sandbox->modem().state(), sim::RemoteprocState::running);
+    ASSERT_TRUE(daemon->kill());
+    ASSERT_TRUE(run_until([&] { return modem->state() == sim::ModemState::offline; }))
+        << "the modem kept running without the service" << history();
+    EXPECT_EQ(sandbox->modem().state(), sim::RemoteprocState::offline);
+}
+
+TEST_F(Coupled, ManualLeavesTheModemAloneUntilTheScenarioBootsIt) {
+    couple(sim::CouplingPolicy::manual);
+    ASSERT_TRUE(run_until([&] { return service_published(); })) << history();
+    io.poll();
+    EXPECT_EQ(modem->state(), sim::ModemState::offline);
+    EXPECT_TRUE(boots.empty());
+    ASSERT_TRUE(boot());
+}
+
+TEST_F(Coupled, ACrashedModemIsRecoveredByTheSubsystemRestart) {
+    couple(sim::CouplingPolicy::manual);
+    sim::ModemConfig config;
+    config.image_sectors = image_sectors;
+    config.on_service_loss = sim::ServiceLoss::fatal;
+    replace_modem(config);
+    ASSERT_TRUE(boot());
+    restart_daemon();
+    ASSERT_TRUE(run_until([&] { return crash_reason.has_value(); })) << history();
+    coupling->modem_crashed(*crash_reason);
+    ASSERT_TRUE(run_until([&] { return modem->state() == sim::ModemState::running; }))
+        << "recovery did not bring the modem back against the new daemon" << history();
+    ASSERT_GE(remoteproc_log.size(), 2u);
+    EXPECT_EQ(remoteproc_log[remoteproc_log.size() - 2].substr(0, 13), "modem crashed") << history();
+    EXPECT_EQ(remoteproc_log.back(), "recovery -> running");
 }
 
 }  // namespace

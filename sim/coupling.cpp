@@ -1,0 +1,64 @@
+#include "sim/coupling.hpp"
+
+#include <stdexcept>
+
+#include "proto/rmtfs.hpp"
+
+namespace rmtfs_hil::sim {
+
+std::string_view to_string(CouplingPolicy policy) {
+    switch (policy) {
+        case CouplingPolicy::manual: return "manual";
+        case CouplingPolicy::rmtfs_sysfs: return "rmtfs-sysfs";
+        case CouplingPolicy::service_watch: return "service-watch";
+        case CouplingPolicy::mem_open: return "mem-open";
+    }
+    return "unknown";
+}
+
+std::optional<CouplingPolicy> coupling_policy_named(std::string_view name) {
+    for (auto policy : {CouplingPolicy::manual, CouplingPolicy::rmtfs_sysfs, CouplingPolicy::service_watch,
+                        CouplingPolicy::mem_open})
+        if (to_string(policy) == name) return policy;
+    return std::nullopt;
+}
+
+ModemCoupling::ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, NameService& name_service, Actions actions,
+                             bool recovery)
+    : policy_(policy), remoteproc_(remoteproc), actions_(std::move(actions)), recovery_(recovery) {
+    switch (policy_) {
+        case CouplingPolicy::manual: break;
+        case CouplingPolicy::rmtfs_sysfs:
+            remoteproc_.watch([this](const Remoteproc&, const Remoteproc::Change& change) {
+                if (change.error != 0 || change.before == change.after) return;
+                if (change.command == "start" && change.after == RemoteprocState::running) actions_.boot_modem();
+                if (change.command == "stop" && change.after == RemoteprocState::offline) actions_.stop_modem();
+            });
+            break;
+        case CouplingPolicy::service_watch:
+            name_service.watch([this](const NameService::Server& server, bool added) {
+                if (server.service != rmtfs::service_id) return;
+                if (added && remoteproc_.state() == RemoteprocState::offline) {
+                    remoteproc_.set_state(RemoteprocState::running, "service-watch: service 14 appeared");
+                    actions_.boot_modem();
+                } else if (!added && remoteproc_.state() == RemoteprocState::running) {
+                    remoteproc_.set_state(RemoteprocState::offline, "service-watch: service 14 went away");
+                    actions_.stop_modem();
+                }
+            });
+            break;
+        case CouplingPolicy::mem_open:
+            throw std::invalid_argument("coupling policy mem-open is not modelled yet");
+    }
+}
+
+void ModemCoupling::modem_crashed(const std::string& reason) {
+    remoteproc_.set_state(RemoteprocState::crashed, "modem crashed: " + reason);
+    if (!recovery_) return;
+    // The kernel's subsystem restart: shut down, boot again.
+    actions_.stop_modem();
+    remoteproc_.set_state(RemoteprocState::running, "recovery");
+    actions_.boot_modem();
+}
+
+}  // namespace rmtfs_hil::sim

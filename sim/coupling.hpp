@@ -1,0 +1,51 @@
+// Who starts and stops the modem: each policy is one side of the argument
+// about the modem's dependence on the RMTFS daemon (ARCHITECTURE.md §5).
+//
+//   manual         the scenario boots and stops the modem itself
+//   rmtfs-sysfs    the daemon writing start / stop to the remoteproc's state (rmtfs -s)
+//   service-watch  the RMTFS service appearing / disappearing in the name service
+//   mem-open       the first open / last close of /dev/qcom_rmtfs_mem1 (not yet modelled)
+//
+// The coupling also carries the kernel's crash handling: a modem that dies
+// marks its remoteproc crashed, and with recovery on, the subsystem restart
+// boots it again.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sim/name_service.hpp"
+#include "sim/remoteproc.hpp"
+
+namespace rmtfs_hil::sim {
+
+enum class CouplingPolicy { manual, rmtfs_sysfs, service_watch, mem_open };
+std::string_view to_string(CouplingPolicy policy);
+// "rmtfs-sysfs" and the rest; nullopt for an unknown name.
+std::optional<CouplingPolicy> coupling_policy_named(std::string_view name);
+
+class ModemCoupling {
+public:
+    struct Actions {
+        std::function<void()> boot_modem;  // the remote processor came up
+        std::function<void()> stop_modem;  // it went down
+    };
+
+    // Throws std::invalid_argument for mem-open until the device's opens are modelled.
+    ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, NameService& name_service, Actions actions,
+                  bool recovery = true);
+
+    CouplingPolicy policy() const { return policy_; }
+    // The modem died on its own: remoteproc crashed, then recovered if enabled.
+    void modem_crashed(const std::string& reason);
+
+private:
+    CouplingPolicy policy_;
+    Remoteproc& remoteproc_;
+    Actions actions_;
+    bool recovery_;
+};
+
+}  // namespace rmtfs_hil::sim
