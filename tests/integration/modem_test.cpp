@@ -78,6 +78,14 @@ protected:
 
     virtual std::vector<std::string> extra_daemon_arguments() const { return {}; }
 
+    // The modem these tests use: small images, so boots are quick.
+    static sim::ModemConfig small_modem(sim::ServiceLoss on_service_loss) {
+        sim::ModemConfig config;
+        config.image_sectors = image_sectors;
+        config.on_service_loss = on_service_loss;
+        return config;
+    }
+
     // A new modem with `config` on the same link (the old one goes first: it
     // owns the link's callbacks).
     void replace_modem(sim::ModemConfig config) {
@@ -257,10 +265,7 @@ TEST_F(ModemAgainstReadOnlyRmtfs, AcknowledgedWritesNeverReachStorageAndTheLedge
 }
 
 TEST_F(ModemAgainstRealRmtfs, AFatalModemCrashesWhenTheDaemonRestartsAndStaysDown) {
-    sim::ModemConfig config;
-    config.image_sectors = image_sectors;
-    config.on_service_loss = sim::ServiceLoss::fatal;
-    replace_modem(config);
+    replace_modem(small_modem(sim::ServiceLoss::fatal));
     ASSERT_TRUE(boot());
     restart_daemon();
     ASSERT_TRUE(run_until([&] { return crash_reason.has_value(); })) << "the modem did not crash" << evidence();
@@ -271,10 +276,7 @@ TEST_F(ModemAgainstRealRmtfs, AFatalModemCrashesWhenTheDaemonRestartsAndStaysDow
 }
 
 TEST_F(ModemAgainstRealRmtfs, AReopeningModemRecoversAfterARestartAndItsWritesLand) {
-    sim::ModemConfig config;
-    config.image_sectors = image_sectors;
-    config.on_service_loss = sim::ServiceLoss::reopen;
-    replace_modem(config);
+    replace_modem(small_modem(sim::ServiceLoss::reopen));
     ASSERT_TRUE(boot());
     restart_daemon();
     ASSERT_TRUE(run_until([&] { return recoveries == 1; })) << "the modem did not reopen" << evidence();
@@ -292,9 +294,7 @@ TEST_F(ModemAgainstRealRmtfs, AReopeningModemRecoversAfterARestartAndItsWritesLa
 class Coupled : public ModemAgainstRealRmtfs {
 protected:
     void couple(sim::CouplingPolicy policy, bool recovery = true) {
-        sim::ModemConfig config;
-        config.image_sectors = image_sectors;
-        replace_modem(config);
+        replace_modem(small_modem(sim::ServiceLoss::fatal));
         sandbox->modem().watch([this](const sim::Remoteproc&, const sim::Remoteproc::Change& c) {
             remoteproc_log.push_back(std::string(c.command) + " -> " + std::string(sim::to_string(c.after)));
         });
@@ -358,10 +358,7 @@ TEST_F(Coupled, ManualLeavesTheModemAloneUntilTheScenarioBootsIt) {
 
 TEST_F(Coupled, ACrashedModemIsRecoveredByTheSubsystemRestart) {
     couple(sim::CouplingPolicy::manual);
-    sim::ModemConfig config;
-    config.image_sectors = image_sectors;
-    config.on_service_loss = sim::ServiceLoss::fatal;
-    replace_modem(config);
+    replace_modem(small_modem(sim::ServiceLoss::fatal));
     ASSERT_TRUE(boot());
     restart_daemon();
     ASSERT_TRUE(run_until([&] { return crash_reason.has_value(); })) << history();
