@@ -289,6 +289,40 @@ TEST_F(ModemAgainstRealRmtfs, AReopeningModemRecoversAfterARestartAndItsWritesLa
     EXPECT_FALSE(crash_reason.has_value());
 }
 
+TEST_F(ModemAgainstRealRmtfs, SeveralRemoteProcessorsBootAtOnceUntilTheHandlesRunOut) {
+    // Each remote processor is its own node and link. The daemon hands out at
+    // most open_callers_max (10) caller ids: two modems of four partitions fit,
+    // a third does not.
+    struct Remote {
+        std::unique_ptr<sim::FabricLink> link;
+        std::unique_ptr<sim::Modem> modem;
+        std::optional<sim::BootResult> result;
+    };
+    std::vector<Remote> remotes(3);
+    for (std::size_t i = 0; i < remotes.size(); ++i) {
+        sim::ModemConfig config = small_modem(sim::ServiceLoss::fatal);
+        config.node = 10 + static_cast<std::uint32_t>(i);
+        remotes[i].link = std::make_unique<sim::FabricLink>(io, sandbox->fabric(), "remote" + std::to_string(i));
+        remotes[i].modem = std::make_unique<sim::Modem>(io, *remotes[i].link, sandbox->shared_memory(), config);
+    }
+    for (std::size_t i = 0; i < 2; ++i)
+        remotes[i].modem->boot([&remotes, i](const sim::BootResult& r) { remotes[i].result = r; });
+    ASSERT_TRUE(run_until([&] { return remotes[0].result && remotes[1].result; })) << evidence();
+    ASSERT_TRUE(remotes[0].result->ok) << remotes[0].result->reason;
+    ASSERT_TRUE(remotes[1].result->ok) << remotes[1].result->reason;
+    std::set<std::uint32_t> ids;
+    for (std::size_t i = 0; i < 2; ++i)
+        for (const auto& id : remotes[i].modem->caller_ids()) ids.insert(id.value());
+    EXPECT_EQ(ids.size(), 8u) << "each node's opens get their own caller ids";
+
+    remotes[2].modem->boot([&remotes](const sim::BootResult& r) { remotes[2].result = r; });
+    ASSERT_TRUE(run_until([&] { return remotes[2].result.has_value(); })) << evidence();
+    EXPECT_FALSE(remotes[2].result->ok) << "an eleventh handle was granted";
+    EXPECT_NE(remotes[2].result->reason.find("OPEN /boot/modem_fsg refused"), std::string::npos)
+        << "the third modem's third open is the eleventh handle: " << remotes[2].result->reason;
+    for (auto& remote : remotes) remote.modem.reset();
+}
+
 // ---- who starts the modem: the coupling policies, cold boot and crashes ----------------
 
 class Coupled : public ModemAgainstRealRmtfs {
