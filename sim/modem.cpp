@@ -70,7 +70,8 @@ Modem::Modem(boost::asio::io_context& io, Link& link, SharedMemory& memory, Mode
       client_(io, endpoint_, config_.port, config_.request_timeout),
       service_timer_(io),
       caller_ids_(config_.partitions.size()),
-      images_(config_.partitions.size()) {
+      images_(config_.partitions.size()),
+      sync_timer_(io) {
     RMTFS_HIL_ASSERT(config_.transfer_sectors > 0, "a transfer moves at least one sector");
     RMTFS_HIL_ASSERT(static_cast<std::uint64_t>(config_.transfer_sectors) * rmtfs::sector_size_bytes <= config_.buffer_bytes,
                      "a transfer must fit the buffer");
@@ -104,6 +105,7 @@ void Modem::boot(std::function<void(const BootResult&)> done) {
 
 void Modem::shutdown() {
     service_timer_.cancel();
+    sync_timer_.cancel();
     client_.set_server(std::nullopt);
     client_.fail_all(RequestFailure{RequestFailure::Kind::service_gone, "the modem was shut down"});
     boot_done_ = nullptr;
@@ -153,6 +155,34 @@ void Modem::finish_recovery() {
     recovering_ = false;
     set_state(ModemState::running);
     if (events_.recovered) events_.recovered();
+    schedule_sync();
+}
+
+void Modem::schedule_sync() {
+    if (config_.sync_interval.count() == 0 || config_.partitions.size() < 2) return;
+    sync_timer_.expires_after(config_.sync_interval);
+    sync_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) {
+        if (error || !alive.lock() || state_ != ModemState::running) return;
+        sync();
+    });
+}
+
+void Modem::sync() {
+    const std::uint64_t number = syncs_started_++;
+    const std::size_t partition = number % 2;  // fs1, fs2, fs1, ...
+    Bytes data(static_cast<std::size_t>(config_.sync_sectors) * rmtfs::sector_size_bytes);
+    std::uint64_t x = config_.seed * 0x9e3779b97f4a7c15ull + number + 1;
+    for (auto& byte : data) {  // xorshift: cheap, deterministic, never constant
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        byte = static_cast<std::uint8_t>(x);
+    }
+    write(partition, config_.sync_first_sector, data, [this](const Response& response) {
+        const auto* rw = as<rmtfs::RwIovecResponse>(response);
+        if (rw != nullptr && rw->result.ok()) ++syncs_completed_;
+        if (state_ == ModemState::running) schedule_sync();
+    });
 }
 
 void Modem::fail_boot(std::string reason) {
@@ -194,6 +224,7 @@ void Modem::allocate() {
 void Modem::load(std::size_t partition, std::uint32_t sector) {
     if (partition == config_.partitions.size()) {
         set_state(ModemState::running);
+        schedule_sync();
         if (boot_done_) {
             auto done = std::move(boot_done_);
             boot_done_ = nullptr;
@@ -223,6 +254,19 @@ void Modem::write(std::size_t index, std::uint32_t sector, const Bytes& data, Re
     auto count = static_cast<std::uint32_t>(data.size() / rmtfs::sector_size_bytes);
     rmtfs::RwIovecRequest request{*caller_ids_[index], 1,
                                   {rmtfs::IovecEntry{sector, static_cast<std::uint32_t>(*buffer_address_), count}}, 0};
+    if (ledger_ != nullptr) {
+        WriteId id = ledger_->invoked(config_.partitions[index], sector, data);
+        done = [ledger = ledger_, id, done = std::move(done)](const Response& response) {
+            const auto* rw = as<rmtfs::RwIovecResponse>(response);
+            WriteOutcome outcome = WriteOutcome::failed;
+            if (rw != nullptr && rw->result.ok()) outcome = WriteOutcome::ok;
+            else if (!response && (response.error().kind == RequestFailure::Kind::timeout ||
+                                   response.error().kind == RequestFailure::Kind::service_gone))
+                outcome = WriteOutcome::unknown;  // no answer: it may or may not have happened
+            ledger->resolved(id, outcome);
+            done(response);
+        };
+    }
     client_.request(request, std::move(done));
 }
 

@@ -19,6 +19,7 @@
 #include "sim/qrtr_endpoint.hpp"
 #include "sim/rmtfs_client.hpp"
 #include "sim/shared_memory.hpp"
+#include "sim/write_ledger.hpp"
 
 namespace rmtfs_hil::sim {
 
@@ -45,6 +46,13 @@ struct ModemConfig {
     std::uint32_t image_sectors = 4096;  // 2 MiB
     std::uint32_t transfer_sectors = 64;
     ServiceLoss on_service_loss = ServiceLoss::fatal;
+    // Periodic EFS syncs once running: every interval, `sync_sectors` sectors
+    // of new data to fs1 and fs2 in turn (the first two partitions), from
+    // sector `sync_first_sector`. Zero interval: no syncs.
+    std::chrono::milliseconds sync_interval = 0ms;
+    std::uint32_t sync_sectors = 8;
+    std::uint32_t sync_first_sector = 0;
+    std::uint64_t seed = 1;  // the sync data is a function of the seed and the sync's number
 };
 
 enum class ModemState { offline, waiting_for_service, opening, allocating, loading, running, failed, crashed };
@@ -83,6 +91,10 @@ public:
     void boot(std::function<void(const BootResult&)> done);
     // The remote processor was stopped: everything the modem held is gone.
     void shutdown();
+    // Every write from now on is recorded in `ledger`, keyed by partition path,
+    // and resolved by its answer: ok, failed (refused), unknown (no answer).
+    void attach_ledger(WriteLedger& ledger) { ledger_ = &ledger; }
+    std::uint64_t syncs_completed() const { return syncs_completed_; }
 
     // One RW_IOVEC write of `data` (whole sectors) at `sector` of partition
     // `index`, through the shared buffer.
@@ -100,6 +112,8 @@ private:
     void fail_boot(std::string reason);
     void on_service_lost(const RemoteServer& server);
     void finish_recovery();
+    void schedule_sync();
+    void sync();
 
     boost::asio::io_context& io_;
     SharedMemory& memory_;
@@ -115,6 +129,10 @@ private:
     std::optional<std::uint64_t> buffer_address_;
     std::vector<Bytes> images_;
     bool recovering_ = false;  // reopening after a service loss: no image load
+    WriteLedger* ledger_ = nullptr;
+    boost::asio::steady_timer sync_timer_;
+    std::uint64_t syncs_started_ = 0;
+    std::uint64_t syncs_completed_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -323,6 +323,29 @@ TEST_F(ModemAgainstRealRmtfs, SeveralRemoteProcessorsBootAtOnceUntilTheHandlesRu
     for (auto& remote : remotes) remote.modem.reset();
 }
 
+TEST_F(ModemAgainstRealRmtfs, PeriodicSyncsWriteFs1AndFs2InTurnAndAllLand) {
+    sim::ModemConfig config = small_modem(sim::ServiceLoss::fatal);
+    config.sync_interval = 10ms;
+    config.sync_sectors = 16;
+    config.sync_first_sector = 64;
+    replace_modem(config);
+    for (std::size_t i = 0; i < 2; ++i) ledger.set_initial(config.partitions[i], storage_of(i));
+    modem->attach_ledger(ledger);
+    ASSERT_TRUE(boot());
+    ASSERT_TRUE(run_until([&] { return modem->syncs_completed() >= 6; })) << "syncs stalled" << evidence();
+    modem->shutdown();  // stop syncing before judging storage
+    io.poll();
+    EXPECT_EQ(ledger.count(sim::WriteOutcome::failed), 0u);
+    EXPECT_GE(ledger.count(sim::WriteOutcome::ok), 6u);
+    for (std::size_t i = 0; i < 2; ++i)
+        for (const auto& v : ledger.check(config.partitions[i], storage_of(i))) ADD_FAILURE() << v.describe();
+    const Bytes fs1_image = pattern(image_sectors * rmtfs::sector_size_bytes, 1);
+    const auto synced_at = fs1_image.begin() + 64 * rmtfs::sector_size_bytes;
+    EXPECT_NE(file_bytes(sandbox->world().storage_dir() / "modem_fs1", 64 * rmtfs::sector_size_bytes, 16),
+              Bytes(synced_at, synced_at + 16))
+        << "fs1 was never synced";
+}
+
 // ---- who starts the modem: the coupling policies, cold boot and crashes ----------------
 
 class Coupled : public ModemAgainstRealRmtfs {
