@@ -16,9 +16,10 @@ FabricLink::FabricLink(asio::io_context& io, Fabric& fabric, std::string name)
 void FabricLink::attach() {
     link_ = fabric_.attach_link(
         [this, alive = std::weak_ptr<bool>(alive_)](ByteView packet) {
-            Bytes copy(packet.begin(), packet.end());
-            asio::post(io_, [this, alive, copy = std::move(copy)] {
-                if (alive.lock() && on_receive) on_receive(copy);
+            to_remote_.run(Bytes(packet.begin(), packet.end()), [this, alive](Bytes copy) {
+                asio::post(io_, [this, alive, copy = std::move(copy)] {
+                    if (alive.lock() && on_receive) on_receive(copy);
+                });
             });
         },
         name_);
@@ -36,10 +37,20 @@ FabricLink::~FabricLink() {
 
 void FabricLink::transmit(ByteView packet) {
     if (!link_) return;  // down: what a dead link carries is lost
-    Bytes copy(packet.begin(), packet.end());
-    asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), copy = std::move(copy)] {
-        if (alive.lock() && link_) fabric_.link_receive(*link_, copy);
+    to_fabric_.run(Bytes(packet.begin(), packet.end()), [this, alive = std::weak_ptr<bool>(alive_)](Bytes copy) {
+        asio::post(io_, [this, alive, copy = std::move(copy)] {
+            if (alive.lock() && link_) fabric_.link_receive(*link_, copy);
+        });
     });
+}
+
+void FabricLink::add_fault(Direction direction, std::unique_ptr<PacketFault> fault, bool data_only) {
+    (direction == Direction::to_fabric ? to_fabric_ : to_remote_).add(std::move(fault), data_only);
+}
+
+void FabricLink::clear_faults() {
+    to_fabric_.clear();
+    to_remote_.clear();
 }
 
 void FabricLink::bring_down() {

@@ -17,6 +17,7 @@
 #include "proto/qrtr_control.hpp"
 #include "proto/qrtr_packet.hpp"
 #include "sim/fabric.hpp"
+#include "sim/link_faults.hpp"
 #include "sim/trace.hpp"
 
 namespace rmtfs_hil::sim {
@@ -44,6 +45,12 @@ public:
     void bring_down();
     // Attached again, as when the remote processor is started again.
     void bring_up();
+
+    enum class Direction { to_fabric, to_remote };
+    // Packets in `direction` go through `fault` (after the ones added before);
+    // data_only leaves control packets (HELLO, NEW_SERVER, ...) alone.
+    void add_fault(Direction direction, std::unique_ptr<PacketFault> fault, bool data_only = true);
+    void clear_faults();
     bool up() const { return link_.has_value(); }
 
 private:
@@ -54,6 +61,8 @@ private:
     std::string name_;
     std::optional<LinkId> link_;
     std::shared_ptr<bool> alive_;
+    FaultPipeline to_fabric_;
+    FaultPipeline to_remote_;
 };
 
 struct RemoteServer {

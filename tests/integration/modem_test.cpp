@@ -16,6 +16,7 @@
 #include "server/sandbox.hpp"
 #include "tests/support/event_loop.hpp"
 #include "sim/coupling.hpp"
+#include "sim/link_faults.hpp"
 #include "sim/modem.hpp"
 #include "sim/name_service.hpp"
 #include "sim/qrtr_endpoint.hpp"
@@ -344,6 +345,71 @@ TEST_F(ModemAgainstRealRmtfs, PeriodicSyncsWriteFs1AndFs2InTurnAndAllLand) {
     EXPECT_NE(file_bytes(sandbox->world().storage_dir() / "modem_fs1", 64 * rmtfs::sector_size_bytes, 16),
               Bytes(synced_at, synced_at + 16))
         << "fs1 was never synced";
+}
+
+// ---- transport faults on the modem's link ------------------------------------------------
+
+TEST_F(ModemAgainstRealRmtfs, ALostRequestTimesOutAndItsWriteIsUnknownNotLost) {
+    sim::ModemConfig config = small_modem(sim::ServiceLoss::ignore);
+    config.request_timeout = 300ms;
+    replace_modem(config);
+    ledger.set_initial(config.partitions[0], storage_of(0));
+    modem->attach_ledger(ledger);
+    ASSERT_TRUE(boot());
+    link->add_fault(sim::FabricLink::Direction::to_fabric, sim::drop_fault(1.0, 7));
+    std::optional<sim::Response> response;
+    modem->write(0, 30, pattern(2 * rmtfs::sector_size_bytes, 0xd1), [&](const sim::Response& r) { response = r; });
+    ASSERT_TRUE(run_until([&] { return response.has_value(); })) << evidence();
+    ASSERT_FALSE(*response);
+    EXPECT_EQ(response->error().kind, sim::RequestFailure::Kind::timeout);
+    EXPECT_EQ(ledger.count(sim::WriteOutcome::unknown), 1u);
+    link->clear_faults();
+    modem->write(0, 40, pattern(2 * rmtfs::sector_size_bytes, 0xd2), [&](const sim::Response& r) { response = r; });
+    response.reset();
+    ASSERT_TRUE(run_until([&] { return response.has_value(); })) << evidence();
+    EXPECT_TRUE(*response) << "the link works again once the fault is gone";
+    for (const auto& v : ledger.check(config.partitions[0], storage_of(0))) ADD_FAILURE() << v.describe();
+}
+
+TEST_F(ModemAgainstRealRmtfs, ADuplicatedWriteIsExecutedTwiceAnsweredOnceAndLands) {
+    // The daemon executes both copies of a duplicated RW_IOVEC, from the
+    // shared buffer as it is at that moment. The modem therefore waits for the
+    // second answer (which its client ignores) before reusing the buffer;
+    // otherwise the replay would store the next write's data in this one's
+    // sectors — a hazard of the protocol, not of either side.
+    sim::ModemConfig config = small_modem(sim::ServiceLoss::ignore);
+    replace_modem(config);
+    ledger.set_initial(config.partitions[1], storage_of(1));
+    modem->attach_ledger(ledger);
+    ASSERT_TRUE(boot());
+    auto answers_to_modem = [&] {
+        return std::count_if(trace.begin(), trace.end(), [](const std::string& t) {
+            return t.rfind("link_tx modem DATA 1:14 -> 0:77", 0) == 0;
+        });
+    };
+    link->add_fault(sim::FabricLink::Direction::to_fabric, sim::duplicate_fault(1.0, 7));
+    for (std::uint32_t n = 0; n < 3; ++n) {
+        const auto answers_before = answers_to_modem();
+        std::optional<sim::Response> response;
+        modem->write(1, 50 + 4 * n, pattern(2 * rmtfs::sector_size_bytes, static_cast<std::uint8_t>(0xe0 + n)),
+                     [&](const sim::Response& r) { response = r; });
+        ASSERT_TRUE(run_until([&] { return response.has_value() && answers_to_modem() == answers_before + 2; }))
+            << "expected two answers to one duplicated write" << evidence();
+        ASSERT_TRUE(*response) << response->error().detail << evidence();
+    }
+    EXPECT_EQ(ledger.count(sim::WriteOutcome::ok), 3u);
+    for (const auto& v : ledger.check(config.partitions[1], storage_of(1))) ADD_FAILURE() << v.describe();
+}
+
+TEST_F(ModemAgainstRealRmtfs, DelayedAnswersStillArrive) {
+    sim::ModemConfig config = small_modem(sim::ServiceLoss::ignore);
+    replace_modem(config);
+    ASSERT_TRUE(boot());
+    link->add_fault(sim::FabricLink::Direction::to_remote, sim::delay_fault(io, 30ms));
+    std::optional<sim::Response> response;
+    modem->write(0, 60, pattern(rmtfs::sector_size_bytes, 0xf0), [&](const sim::Response& r) { response = r; });
+    ASSERT_TRUE(run_until([&] { return response.has_value(); })) << evidence();
+    EXPECT_TRUE(*response) << response->error().detail;
 }
 
 // ---- who starts the modem: the coupling policies, cold boot and crashes ----------------
