@@ -57,14 +57,17 @@ done
 
 echo "==> benchmarks (figures only; no time is asserted)"
 mkdir -p "$logs"
-if build/bin/fabric_roundtrip --iterations 20000 >"$logs/bench-fabric_roundtrip.json" 2>"$logs/bench-fabric_roundtrip.err"; then
-  sed 's/^/    /' "$logs/bench-fabric_roundtrip.json"
-  passed=$((passed + 1))
-else
-  echo "    fabric_roundtrip failed:" >&2
-  sed 's/^/    /' "$logs/bench-fabric_roundtrip.err" >&2
-  failed=$((failed + 1))
-fi
+for bench in "fabric_roundtrip --iterations 20000" "image_read --runs 5"; do
+  name=${bench%% *}
+  if build/bin/$bench >"$logs/bench-$name.json" 2>"$logs/bench-$name.err"; then
+    sed 's/^/    /' "$logs/bench-$name.json"
+    passed=$((passed + 1))
+  else
+    echo "    $name failed:" >&2
+    sed 's/^/    /' "$logs/bench-$name.err" >&2
+    failed=$((failed + 1))
+  fi
+done
 
 echo "==> fuzzing smoke run"
 if ci/fuzz.sh "${RMTFS_HIL_FUZZ_SECONDS:-20}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

@@ -60,7 +60,12 @@ Sandbox::Sandbox(boost::asio::io_context& io, World world, const SandboxOptions&
             }
 }
 
-Sandbox::~Sandbox() = default;
+Sandbox::~Sandbox() {
+    // The trace sink usually belongs to the sandbox's owner, who may already
+    // be tearing down; what the teardown itself does (releasing sockets) is
+    // not traced.
+    fabric_.set_trace({});
+}
 
 Expected<Bytes, std::string> WorldSharedMemory::read(std::uint64_t phys_addr, std::size_t length) const {
     auto bytes = world_.read_shared_memory(phys_addr, length);
