@@ -215,7 +215,8 @@ int Fabric::deliver_local(const Socket* sender, std::uint32_t port, Datagram dat
     RMTFS_HIL_ASSERT(receiver != nullptr, "port table names a closed socket");
     if (receiver == sender) return ENODEV;
     // Traced before the receiver acts on it, so what it does follows in the trace.
-    trace(TraceSource::fabric, "deliver",
+    if (tracing())
+        trace(TraceSource::fabric, "deliver",
           std::string(qrtr::to_string(type)) + " " + to_string(datagram.from) + " -> " +
               to_string({config_.local_node, port}) + " " + std::to_string(datagram.payload.size()) + " bytes" +
               (datagram.confirm_rx ? " confirm_rx" : ""));
@@ -242,7 +243,8 @@ int Fabric::transmit(Link& link, PacketType type, QrtrAddress from, QrtrAddress 
         return 0;
     }
     Bytes wire = qrtr::encode_v1(packet);
-    trace(TraceSource::fabric, "link_tx",
+    if (tracing())
+        trace(TraceSource::fabric, "link_tx",
           link.name + " " + std::string(qrtr::to_string(type)) + " " + to_string(from) + " -> " + to_string(to) + " " +
               std::to_string(payload.size()) + " bytes" + (confirm_rx ? " confirm_rx" : ""));
     link.transmit(wire);
@@ -393,7 +395,8 @@ void Fabric::link_receive(LinkId id, ByteView bytes) {
     }
     const qrtr::Packet& packet = *decoded;
     learn_node(link, packet.src_node);
-    trace(TraceSource::fabric, "link_rx",
+    if (tracing())
+        trace(TraceSource::fabric, "link_rx",
           link.name + " " + std::string(qrtr::to_string(packet.type)) + " " + to_string({packet.src_node, packet.src_port}) +
               " -> " + to_string({packet.dst_node, packet.dst_port}) + " " + std::to_string(packet.payload.size()) +
               " bytes" + (packet.confirm_rx ? " confirm_rx" : ""));
@@ -439,12 +442,6 @@ void Fabric::detach_link(LinkId id) {
     }
 }
 
-std::optional<LinkId> Fabric::link_of_node(std::uint32_t node) const {
-    auto it = nodes_.find(node);
-    if (it == nodes_.end()) return std::nullopt;
-    return it->second;
-}
-
 void Fabric::send_control(QrtrAddress to, const Bytes& payload) {
     RMTFS_HIL_ASSERT(payload.size() >= 4, "control message without a command");
     const QrtrAddress self{config_.local_node, qrtr::port_control};
@@ -465,12 +462,6 @@ void Fabric::send_control(QrtrAddress to, const Bytes& payload) {
     auto node = nodes_.find(to.node);
     if (node == nodes_.end()) return;
     transmit(*links_.at(node->second), type, self, to, payload, false);
-}
-
-std::vector<QrtrAddress> Fabric::remote_nodes_control() const {
-    std::vector<QrtrAddress> out;
-    for (const auto& [node, link] : nodes_) out.push_back(QrtrAddress{node, qrtr::port_control});
-    return out;
 }
 
 }  // namespace rmtfs_hil::sim

@@ -120,7 +120,6 @@ public:
     void link_receive(LinkId link, ByteView packet);
     // The link went away (modem stopped or crashed): BYE for its nodes.
     void detach_link(LinkId link);
-    std::optional<LinkId> link_of_node(std::uint32_t node) const;
 
     NameService* name_service() { return name_service_.get(); }
 
@@ -128,9 +127,10 @@ public:
     // A control message from the control port to `to` (local or remote; node
     // broadcast: every link).
     void send_control(QrtrAddress to, const Bytes& payload);
-    std::vector<QrtrAddress> remote_nodes_control() const;
 
     void trace(TraceSource source, std::string kind, std::string detail) const;
+    // Whether anyone listens: the packet paths build their trace lines only then.
+    bool tracing() const { return static_cast<bool>(trace_); }
 
 private:
     struct Socket;

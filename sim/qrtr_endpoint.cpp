@@ -108,6 +108,18 @@ std::optional<RemoteServer> QrtrEndpoint::find_server(std::uint32_t service) con
     return std::nullopt;
 }
 
+void QrtrEndpoint::remove_servers(const std::function<bool(const RemoteServer&)>& gone) {
+    for (auto it = servers_.begin(); it != servers_.end();) {
+        if (!gone(it->second)) {
+            ++it;
+            continue;
+        }
+        RemoteServer server = it->second;
+        it = servers_.erase(it);
+        if (events_.server_removed) events_.server_removed(server);
+    }
+}
+
 void QrtrEndpoint::receive(ByteView bytes) {
     auto decoded = qrtr::decode_packet(bytes);
     if (!decoded) {
@@ -160,28 +172,12 @@ void QrtrEndpoint::receive(ByteView bytes) {
             const auto& c = std::get<qrtr::ClientRecord>(control->body);
             QrtrAddress gone{c.node, c.port};
             // The kernel's DEL_CLIENT broadcast: that port's servers are gone too.
-            for (auto it = servers_.begin(); it != servers_.end();) {
-                if (it->second.address == gone) {
-                    RemoteServer server = it->second;
-                    it = servers_.erase(it);
-                    if (events_.server_removed) events_.server_removed(server);
-                } else {
-                    ++it;
-                }
-            }
+            remove_servers([&](const RemoteServer& s) { return s.address == gone; });
             if (events_.client_gone) events_.client_gone(gone);
             return;
         }
         case PacketType::bye: {
-            for (auto it = servers_.begin(); it != servers_.end();) {
-                if (it->second.address.node == packet.src_node) {
-                    RemoteServer server = it->second;
-                    it = servers_.erase(it);
-                    if (events_.server_removed) events_.server_removed(server);
-                } else {
-                    ++it;
-                }
-            }
+            remove_servers([&](const RemoteServer& s) { return s.address.node == packet.src_node; });
             if (events_.client_gone) events_.client_gone({packet.src_node, qrtr::port_control});
             return;
         }

@@ -97,6 +97,8 @@ public:
 
 private:
     void receive(ByteView bytes);
+    // Forgets every server `gone` says is gone, telling whoever listens.
+    void remove_servers(const std::function<bool(const RemoteServer&)>& gone);
     void trace(std::string kind, std::string detail) const;
 
     Link& link_;

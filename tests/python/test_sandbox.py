@@ -132,8 +132,7 @@ def test_user_storage_directory_is_used_and_kept(rmtfs_hil, tmp_path):
     storage = tmp_path / "efs"
     storage.mkdir()
     (storage / "modem_fs1").write_bytes(b"\x5a" * 4096)
-    result = sandbox(rmtfs_hil, 'ls "$RMTFS_HIL_STORAGE"; cmp -n 4096 "$RMTFS_HIL_STORAGE/modem_fs1" /dev/zero; true',
-                     "--storage", str(storage))
+    result = sandbox(rmtfs_hil, 'ls "$RMTFS_HIL_STORAGE"', "--storage", str(storage))
     assert result.returncode == 0, result.stderr
     assert "modem_fs1" in result.stdout
     assert (storage / "modem_fs1").read_bytes() == b"\x5a" * 4096, "a user's storage is never rewritten"

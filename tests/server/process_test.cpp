@@ -13,6 +13,7 @@
 
 #include "server/process.hpp"
 #include "tests/support/event_loop.hpp"
+#include "tests/support/scratch_directory.hpp"
 #include "tests/server/proc_table.hpp"
 
 namespace rmtfs_hil::server {
@@ -66,18 +67,7 @@ struct Recorder {
 
 LaunchSpec shell(const std::string& script) { return LaunchSpec{{"sh", "-c", script}, current_environment(), {}}; }
 
-// A scratch directory removed at the end of the test.
-struct ScratchDirectory {
-    fs::path path;
-    ScratchDirectory() {
-        std::string pattern = (fs::temp_directory_path() / "rmtfs-hil-test-XXXXXX").string();
-        path = ::mkdtemp(pattern.data());
-    }
-    ~ScratchDirectory() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
+using testing::ScratchDirectory;
 
 using testing::gone;
 using testing::process_state;

@@ -15,6 +15,7 @@
 #include "server/umockdev_ioctl.hpp"
 #include "server/world.hpp"
 #include "tests/support/event_loop.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 namespace rmtfs_hil::server {
 namespace {
@@ -38,18 +39,7 @@ World make_world(const BoardProfile& board = default_board(), WorldOptions optio
     return std::move(world).value();
 }
 
-// A directory the test owns (the "user's" directories).
-struct ScratchDirectory {
-    fs::path path;
-    ScratchDirectory() {
-        std::string pattern = (fs::temp_directory_path() / "rmtfs-hil-test-XXXXXX").string();
-        path = ::mkdtemp(pattern.data());
-    }
-    ~ScratchDirectory() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
+using testing::ScratchDirectory;
 
 TEST(World, LaysOutTheRmtfsMemDeviceLikeTheKernel) {
     World world = make_world();

@@ -76,6 +76,12 @@ struct TestLink {
     }
 };
 
+Bytes control(const ControlMessage& m) { return qrtr::encode_control(m); }
+Bytes new_server(std::uint32_t service, std::uint32_t version, std::uint32_t instance) {
+    // As libqrtr 1.0 sends it: node and port left zero.
+    return control(ControlMessage::server(PacketType::new_server, {service, instance, version, 0, 0}));
+}
+
 struct Harness {
     Fabric fabric;
     std::vector<TraceEvent> trace;
@@ -88,6 +94,11 @@ struct Harness {
         fabric.send(s, to, payload, nonblocking, [&](const SendResult& r) { out = r; });
         return out;
     }
+    // Binds `port` and publishes a server there, as rmtfs does at start.
+    void serve(SocketId s, std::uint32_t port, std::uint32_t service, std::uint32_t version, std::uint32_t instance) {
+        ASSERT_EQ(fabric.bind(s, {local, port}), 0);
+        ASSERT_EQ(send(s, {local, port_control}, new_server(service, version, instance)).error, 0);
+    }
     bool traced(std::string_view kind, std::string_view phrase) const {
         for (const auto& e : trace)
             if (e.kind == kind && e.detail.find(phrase) != std::string::npos) return true;
@@ -95,11 +106,6 @@ struct Harness {
     }
 };
 
-Bytes control(const ControlMessage& m) { return qrtr::encode_control(m); }
-Bytes new_server(std::uint32_t service, std::uint32_t version, std::uint32_t instance) {
-    // As libqrtr 1.0 sends it: node and port left zero.
-    return control(ControlMessage::server(PacketType::new_server, {service, instance, version, 0, 0}));
-}
 Bytes new_lookup(std::uint32_t service) {
     return control(ControlMessage::server(PacketType::new_lookup, {service, 0, 0, 0, 0}));
 }
@@ -134,8 +140,7 @@ TEST(FabricSockets, RebindingFreesTheOldPortWithDelClient) {
     Harness h;
     QueueSink server, watcher;
     SocketId ss = h.fabric.open_socket(server), sw = h.fabric.open_socket(watcher);
-    ASSERT_EQ(h.fabric.bind(ss, {local, 0x5000}), 0);
-    ASSERT_EQ(h.send(ss, {local, port_control}, new_server(42, 1, 0)).error, 0);
+    h.serve(ss, 0x5000, 42, 1, 0);
     ASSERT_EQ(h.send(sw, {local, port_control}, new_lookup(42)).error, 0);
     EXPECT_EQ(watcher.pop_control(), ControlMessage::server(PacketType::new_server, {42, 0, 1, local, 0x5000}));
     EXPECT_EQ(watcher.pop_control(), ControlMessage::server(PacketType::new_server, {})) << "end of listing";
@@ -228,8 +233,7 @@ TEST(NameService, ServiceZeroIsRejectedAndWildcardsMatch) {
     Harness h;
     QueueSink server, any, by_instance;
     SocketId s = h.fabric.open_socket(server), la = h.fabric.open_socket(any), li = h.fabric.open_socket(by_instance);
-    ASSERT_EQ(h.fabric.bind(s, {local, 0x4444}), 0);
-    ASSERT_EQ(h.send(s, {local, port_control}, new_server(0, 1, 0)).error, 0);
+    h.serve(s, 0x4444, 0, 1, 0);
     EXPECT_TRUE(h.fabric.name_service()->servers().empty()) << "service 0 is rejected";
     ASSERT_EQ(h.send(la, {local, port_control}, new_lookup(0)).error, 0);
     ASSERT_EQ(h.send(li, {local, port_control},
@@ -262,8 +266,7 @@ TEST(NameService, ServerMayOnlyRemoveItself) {
     Harness h;
     QueueSink daemon, intruder;
     SocketId d = h.fabric.open_socket(daemon), i = h.fabric.open_socket(intruder);
-    ASSERT_EQ(h.fabric.bind(d, {local, 14}), 0);
-    ASSERT_EQ(h.send(d, {local, port_control}, new_server(14, 1, 0)).error, 0);
+    h.serve(d, 14, 14, 1, 0);
     ASSERT_EQ(h.send(i, {local, port_control},
                      control(ControlMessage::server(PacketType::del_server, {14, 0, 1, local, 14}))).error, 0);
     EXPECT_EQ(h.fabric.name_service()->servers_of(14).size(), 1u);
@@ -284,8 +287,7 @@ TEST(NameService, OneServerPerNodeAndPortTheLatestWins) {
     Harness h;
     QueueSink server;
     SocketId s = h.fabric.open_socket(server);
-    ASSERT_EQ(h.fabric.bind(s, {local, 0x4800}), 0);
-    ASSERT_EQ(h.send(s, {local, port_control}, new_server(20, 1, 0)).error, 0);
+    h.serve(s, 0x4800, 20, 1, 0);
     ASSERT_EQ(h.send(s, {local, port_control}, new_server(21, 2, 3)).error, 0);
     auto servers = h.fabric.name_service()->servers();
     ASSERT_EQ(servers.size(), 1u);
@@ -299,8 +301,7 @@ TEST(NameService, RemoteNodesMayNotLookUpOrSpoofOthers) {
     modem.attach(h.fabric);
     QueueSink daemon;
     SocketId d = h.fabric.open_socket(daemon);
-    ASSERT_EQ(h.fabric.bind(d, {local, 14}), 0);
-    ASSERT_EQ(h.send(d, {local, port_control}, new_server(14, 1, 0)).error, 0);
+    h.serve(d, 14, 14, 1, 0);
     auto post = [&](const ControlMessage& m) {
         h.fabric.link_receive(modem.id, TestLink::packet(m.type, {0, port_control}, {local, port_control}, control(m)));
     };
@@ -339,8 +340,7 @@ TEST(FabricLinks, HelloIsAnsweredWithHelloAndLocalServers) {
     Harness h;
     QueueSink daemon;
     SocketId d = h.fabric.open_socket(daemon);
-    ASSERT_EQ(h.fabric.bind(d, {local, 14}), 0);
-    ASSERT_EQ(h.send(d, {local, port_control}, new_server(14, 1, 0)).error, 0);
+    h.serve(d, 14, 14, 1, 0);
     TestLink modem;
     modem.attach(h.fabric);
     h.fabric.link_receive(modem.id, TestLink::packet(PacketType::hello, {0, port_control}, {local, port_control},
@@ -357,8 +357,7 @@ TEST(FabricLinks, RemoteServerReachesLookupsAndByeRemovesIt) {
     Harness h;
     QueueSink lookup, daemon;
     SocketId l = h.fabric.open_socket(lookup), d = h.fabric.open_socket(daemon);
-    ASSERT_EQ(h.fabric.bind(d, {local, 14}), 0);
-    ASSERT_EQ(h.send(d, {local, port_control}, new_server(14, 1, 0)).error, 0);
+    h.serve(d, 14, 14, 1, 0);
     ASSERT_EQ(h.send(l, {local, port_control}, new_lookup(0)).error, 0);
     lookup.queue.clear();
     TestLink modem;
@@ -380,8 +379,7 @@ TEST(FabricLinks, LocalServersAndReleasesAreBroadcastToLinks) {
     modem.say_hello(h.fabric);
     QueueSink daemon;
     SocketId d = h.fabric.open_socket(daemon);
-    ASSERT_EQ(h.fabric.bind(d, {local, 14}), 0);
-    ASSERT_EQ(h.send(d, {local, port_control}, new_server(14, 1, 0)).error, 0);
+    h.serve(d, 14, 14, 1, 0);
     ASSERT_EQ(modem.sent.size(), 1u);
     EXPECT_EQ(*qrtr::decode_control(modem.sent[0].payload),
               ControlMessage::server(PacketType::new_server, {14, 0, 1, local, 14}));
