@@ -57,7 +57,8 @@ done
 
 echo "==> benchmarks (figures only; no time is asserted)"
 mkdir -p "$logs"
-for bench in "fabric_roundtrip --iterations 20000" "image_read --runs 5"; do
+for bench in "fabric_roundtrip --iterations 20000" "image_read --runs 5" "qmi_roundtrip --iterations 5000" \
+             "harness_memory"; do
   name=${bench%% *}
   if build/bin/$bench >"$logs/bench-$name.json" 2>"$logs/bench-$name.err"; then
     sed 's/^/    /' "$logs/bench-$name.json"

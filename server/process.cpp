@@ -16,6 +16,7 @@
 
 #include "proto/contract.hpp"
 #include "server/keeper.hpp"
+#include "sim/errno_names.hpp"
 
 extern char** environ;
 
@@ -23,6 +24,8 @@ namespace rmtfs_hil::server {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+
+using sim::errno_text;
 
 namespace {
 
@@ -32,11 +35,6 @@ constexpr std::size_t output_read_chunk_bytes = 16 * 1024;
 // Where argv[0] is looked up when neither the program's environment nor the
 // harness has a PATH (glibc's execvp default, minus the current directory).
 constexpr const char* fallback_search_path = "/usr/local/bin:/usr/bin:/bin";
-
-std::string errno_text(int error_number) {
-    const char* name = strerrorname_np(error_number);
-    return std::string(std::strerror(error_number)) + " (" + (name != nullptr ? name : "errno " + std::to_string(error_number)) + ")";
-}
 
 std::string search_path_of(const std::vector<std::string>& environment) {
     for (const auto& entry : environment)
@@ -405,6 +403,12 @@ void SupervisedProcess::Core::attempt_restart() {
 
 Expected<SignalSent, SignalError> SupervisedProcess::Core::send_signal(int signal_number) {
     if (!run || !run->channel_open || run->end) return unexpected(SignalError{"not running"});
+    // Straight to the group, so the signal is pending before this returns:
+    // faults that must land before the program's next step rely on it. The
+    // only window in which the group could be gone and its number reused is
+    // between the keeper reaping the program and its report arriving here
+    // (run->end); the keeper relays only when the kernel refuses.
+    if (::kill(-run->program_pid, signal_number) == 0) return SignalSent{signal_number, run->program_pid};
     keeper::Command command{keeper::CommandKind::signal_group, signal_number};
     ssize_t sent;
     while ((sent = ::send(run->channel.native_handle(), &command, sizeof command, MSG_NOSIGNAL | MSG_DONTWAIT)) < 0 &&

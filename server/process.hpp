@@ -175,7 +175,7 @@ public:
     // mysterious exit 127.
     Expected<ProcessStarted, StartError> start();
 
-    // To the program's process group.
+    // To the program's process group, directly: pending before this returns.
     Expected<SignalSent, SignalError> signal(int signal_number);
     Expected<SignalSent, SignalError> pause() { return signal(SIGSTOP); }
     Expected<SignalSent, SignalError> resume() { return signal(SIGCONT); }

@@ -1,5 +1,7 @@
 #include "server/sandbox.hpp"
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <system_error>
 
@@ -20,11 +22,19 @@ constexpr const char* stdbuf_library_paths[] = {"/usr/libexec/coreutils/libstdbu
 fs::path find_shim_library() {
     if (const char* path = std::getenv("RMTFS_HIL_SHIM_LIBRARY"); path != nullptr && *path != '\0')
         return fs::exists(path) ? fs::path(path) : fs::path();
+    // bin/../lib of the executable, or of the shared object this code is in
+    // (the Python module, python/../lib).
+    std::vector<fs::path> binaries;
     std::error_code error;
-    fs::path exe = fs::canonical("/proc/self/exe", error);
-    if (error) return {};
-    fs::path beside = exe.parent_path().parent_path() / "lib" / "librmtfs_hil_shim.so";
-    return fs::exists(beside) ? beside : fs::path();
+    if (fs::path exe = fs::canonical("/proc/self/exe", error); !error) binaries.push_back(exe);
+    Dl_info info{};
+    if (::dladdr(reinterpret_cast<void*>(&find_shim_library), &info) != 0 && info.dli_fname != nullptr)
+        if (fs::path object = fs::canonical(info.dli_fname, error); !error) binaries.push_back(object);
+    for (const fs::path& binary : binaries) {
+        fs::path beside = binary.parent_path().parent_path() / "lib" / "librmtfs_hil_shim.so";
+        if (fs::exists(beside)) return beside;
+    }
+    return {};
 }
 
 Expected<std::unique_ptr<Sandbox>, SandboxError> Sandbox::create(boost::asio::io_context& io, SandboxOptions options) {
@@ -49,7 +59,10 @@ Sandbox::Sandbox(boost::asio::io_context& io, World world, const SandboxOptions&
       world_(std::move(world)),
       fabric_(sim::FabricConfig{world_.profile().local_node, options.privileged_binds, options.kernel_name_service}) {
     modem_ = &remoteprocs_.add(world_.profile().modem.class_device, world_.profile().modem.name);
+    storage_watch_ = std::make_unique<StorageWatch>(world_.storage_dir(), "/dev/" + world_.profile().rmtfs_mem.device_name(),
+                                                    fabric_);
     shim_server_ = std::make_unique<sim::ShimServer>(io_, fabric_, remoteprocs_, world_.root() / fabric_socket_name);
+    shim_server_->set_file_watcher(storage_watch_.get());
     umockdev_ioctl_ = std::make_unique<UmockdevIoctlPassthrough>(io_, world_);
     shared_memory_ = std::make_unique<WorldSharedMemory>(world_);
     if (options.line_buffered_output)
@@ -65,6 +78,7 @@ Sandbox::~Sandbox() {
     // be tearing down; what the teardown itself does (releasing sockets) is
     // not traced.
     fabric_.set_trace({});
+    shim_server_->set_file_watcher(nullptr);
 }
 
 Expected<Bytes, std::string> WorldSharedMemory::read(std::uint64_t phys_addr, std::size_t length) const {
@@ -82,6 +96,7 @@ Expected<std::size_t, std::string> WorldSharedMemory::write(std::uint64_t phys_a
 std::vector<std::string> Sandbox::environment(std::vector<std::string> base) const {
     std::vector<std::string> env = world_.environment(std::move(base));
     env.push_back(std::string(SHIM_ENV_SOCKET) + "=" + fabric_socket().string());
+    env.push_back(std::string(SHIM_ENV_WATCH) + "=" + storage_watch_->watch_list());
     if (!line_buffering_preload_.empty()) {
         for (std::string& entry : env)
             if (entry.rfind("LD_PRELOAD=", 0) == 0) entry += ":" + line_buffering_preload_;

@@ -12,6 +12,7 @@
 #include "proto/expected.hpp"
 #include "server/board_profile.hpp"
 #include "server/process.hpp"
+#include "server/storage_watch.hpp"
 #include "server/umockdev_ioctl.hpp"
 #include "server/world.hpp"
 #include "sim/fabric.hpp"
@@ -68,6 +69,8 @@ public:
     const std::filesystem::path& fabric_socket() const { return shim_server_->socket_path(); }
     // The rmtfs_mem region by physical address: what the modem reads and writes.
     sim::SharedMemory& shared_memory() { return *shared_memory_; }
+    // The programs' storage and rmtfs_mem I/O: faults, durability, opens.
+    StorageWatch& storage_watch() { return *storage_watch_; }
 
     // `base` plus everything a program needs to live in this world.
     std::vector<std::string> environment(std::vector<std::string> base = current_environment()) const;
@@ -81,13 +84,15 @@ private:
     sim::Fabric fabric_;
     sim::RemoteprocRegistry remoteprocs_;
     sim::Remoteproc* modem_ = nullptr;
+    std::unique_ptr<StorageWatch> storage_watch_;
     std::unique_ptr<sim::ShimServer> shim_server_;
     std::unique_ptr<UmockdevIoctlPassthrough> umockdev_ioctl_;
     std::unique_ptr<WorldSharedMemory> shared_memory_;
     std::string line_buffering_preload_;
 };
 
-// The preload shim beside the running executable (bin/../lib), or
+// The preload shim beside the running executable or the shared object
+// holding this code (bin/../lib, python/../lib), or
 // RMTFS_HIL_SHIM_LIBRARY; empty when neither exists.
 std::filesystem::path find_shim_library();
 

@@ -1,7 +1,5 @@
 #include "sim/coupling.hpp"
 
-#include <stdexcept>
-
 #include "proto/rmtfs.hpp"
 
 namespace rmtfs_hil::sim {
@@ -25,18 +23,22 @@ std::optional<CouplingPolicy> coupling_policy_named(std::string_view name) {
 
 ModemCoupling::ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, NameService& name_service, Actions actions,
                              bool recovery)
-    : policy_(policy), remoteproc_(remoteproc), actions_(std::move(actions)), recovery_(recovery) {
+    : policy_(policy),
+      remoteproc_(remoteproc),
+      name_service_(name_service),
+      actions_(std::move(actions)),
+      recovery_(recovery) {
     switch (policy_) {
         case CouplingPolicy::manual: break;
         case CouplingPolicy::rmtfs_sysfs:
-            remoteproc_.watch([this](const Remoteproc&, const Remoteproc::Change& change) {
+            remoteproc_watch_ = remoteproc_.watch([this](const Remoteproc&, const Remoteproc::Change& change) {
                 if (change.error != 0 || change.before == change.after) return;
                 if (change.command == "start" && change.after == RemoteprocState::running) actions_.boot_modem();
                 if (change.command == "stop" && change.after == RemoteprocState::offline) actions_.stop_modem();
             });
             break;
         case CouplingPolicy::service_watch:
-            name_service.watch([this](const NameService::Server& server, bool added) {
+            name_service_watch_ = name_service_.watch([this](const NameService::Server& server, bool added) {
                 if (server.service != rmtfs::service_id) return;
                 if (added && remoteproc_.state() == RemoteprocState::offline) {
                     remoteproc_.set_state(RemoteprocState::running, "service-watch: service 14 appeared");
@@ -47,12 +49,29 @@ ModemCoupling::ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, Name
                 }
             });
             break;
-        case CouplingPolicy::mem_open:
-            throw std::invalid_argument("coupling policy mem-open is not modelled yet");
+        case CouplingPolicy::mem_open: break;  // memory_device() is told of the opens
+    }
+}
+
+ModemCoupling::~ModemCoupling() {
+    if (remoteproc_watch_) remoteproc_.unwatch(*remoteproc_watch_);
+    if (name_service_watch_) name_service_.unwatch(*name_service_watch_);
+}
+
+void ModemCoupling::memory_device(bool opened, unsigned open_count) {
+    if (policy_ != CouplingPolicy::mem_open) return;
+    if (opened && open_count == 1 && remoteproc_.state() == RemoteprocState::offline) {
+        remoteproc_.set_state(RemoteprocState::running, "mem-open: first open of the rmtfs_mem device");
+        actions_.boot_modem();
+    } else if (!opened && open_count == 0 && remoteproc_.state() == RemoteprocState::running) {
+        remoteproc_.set_state(RemoteprocState::offline, "mem-open: last close of the rmtfs_mem device");
+        actions_.stop_modem();
     }
 }
 
 void ModemCoupling::modem_crashed(const std::string& reason) {
+    // A processor stopped in the meantime has nothing left to crash.
+    if (remoteproc_.state() != RemoteprocState::running) return;
     remoteproc_.set_state(RemoteprocState::crashed, "modem crashed: " + reason);
     if (!recovery_) return;
     // The kernel's subsystem restart: shut down, boot again.

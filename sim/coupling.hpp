@@ -4,7 +4,7 @@
 //   manual         the scenario boots and stops the modem itself
 //   rmtfs-sysfs    the daemon writing start / stop to the remoteproc's state (rmtfs -s)
 //   service-watch  the RMTFS service appearing / disappearing in the name service
-//   mem-open       the first open / last close of /dev/qcom_rmtfs_mem1 (not yet modelled)
+//   mem-open       the first open / last close of /dev/qcom_rmtfs_mem1
 //
 // The coupling also carries the kernel's crash handling: a modem that dies
 // marks its remoteproc crashed, and with recovery on, the subsystem restart
@@ -33,17 +33,27 @@ public:
         std::function<void()> stop_modem;  // it went down
     };
 
-    // Throws std::invalid_argument for mem-open until the device's opens are modelled.
     ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, NameService& name_service, Actions actions,
                   bool recovery = true);
 
+    ~ModemCoupling();
+    ModemCoupling(const ModemCoupling&) = delete;
+    ModemCoupling& operator=(const ModemCoupling&) = delete;
+
     CouplingPolicy policy() const { return policy_; }
+    // The rmtfs_mem device was opened or closed (the harness's watch of the
+    // daemon's files tells); `open_count` open descriptions remain. Only the
+    // mem-open policy acts on it.
+    void memory_device(bool opened, unsigned open_count);
     // The modem died on its own: remoteproc crashed, then recovered if enabled.
     void modem_crashed(const std::string& reason);
 
 private:
     CouplingPolicy policy_;
     Remoteproc& remoteproc_;
+    NameService& name_service_;
+    std::optional<std::size_t> remoteproc_watch_;
+    std::optional<std::size_t> name_service_watch_;
     Actions actions_;
     bool recovery_;
 };

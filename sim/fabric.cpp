@@ -220,6 +220,7 @@ int Fabric::deliver_local(const Socket* sender, std::uint32_t port, Datagram dat
           std::string(qrtr::to_string(type)) + " " + to_string(datagram.from) + " -> " +
               to_string({config_.local_node, port}) + " " + std::to_string(datagram.payload.size()) + " bytes" +
               (datagram.confirm_rx ? " confirm_rx" : ""));
+    if (delivery_observer_ && type == PacketType::data) delivery_observer_({config_.local_node, port}, receiver->owner_pid, datagram);
     if (!receiver->sink->deliver(datagram)) {
         trace(TraceSource::fabric, "drop",
               to_string(datagram.from) + " -> " + to_string({config_.local_node, port}) + ": receive queue full (ENOSPC)");

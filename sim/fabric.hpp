@@ -86,6 +86,12 @@ public:
 
     const FabricConfig& config() const { return config_; }
     void set_trace(TraceSink sink) { trace_ = std::move(sink); }
+    // Called with every DATA datagram just before a local socket receives it:
+    // a fault that must land "when the request reaches the daemon" acts here,
+    // before the daemon can read it.
+    // `owner_pid`: the receiving socket's process (0 for the harness's own).
+    using DeliveryObserver = std::function<void(QrtrAddress to, std::uint32_t owner_pid, const Datagram& datagram)>;
+    void set_delivery_observer(DeliveryObserver observer) { delivery_observer_ = std::move(observer); }
 
     // ---- local sockets -----------------------------------------------------
     SocketId open_socket(DatagramSink& sink, std::uint32_t owner_pid = 0);
@@ -155,6 +161,7 @@ private:
 
     FabricConfig config_;
     TraceSink trace_;
+    DeliveryObserver delivery_observer_;
     std::map<SocketId, std::unique_ptr<Socket>> sockets_;
     std::map<std::uint32_t, SocketId> ports_;
     std::map<LinkId, std::unique_ptr<Link>> links_;

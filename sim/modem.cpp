@@ -1,5 +1,7 @@
 #include "sim/modem.hpp"
 
+#include <algorithm>
+
 #include "proto/contract.hpp"
 
 namespace rmtfs_hil::sim {
@@ -23,6 +25,15 @@ std::string_view to_string(ServiceLoss policy) {
         case ServiceLoss::fatal: return "fatal";
         case ServiceLoss::reopen: return "reopen";
         case ServiceLoss::ignore: return "ignore";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(OpenFailure policy) {
+    switch (policy) {
+        case OpenFailure::fail: return "fail";
+        case OpenFailure::crash: return "crash";
+        case OpenFailure::skip: return "skip";
     }
     return "unknown";
 }
@@ -125,17 +136,8 @@ void Modem::on_service_lost(const RemoteServer& server) {
     const bool booting = state_ == ModemState::opening || state_ == ModemState::allocating || state_ == ModemState::loading;
     if (!booted && !booting) return;
     switch (config_.on_service_loss) {
-        case ServiceLoss::fatal: {
-            std::string reason = "the RMTFS service at " + to_string(server.address) + " went away";
-            set_state(ModemState::crashed);
-            if (boot_done_) {
-                auto done = std::move(boot_done_);
-                boot_done_ = nullptr;
-                done(BootResult{false, reason});
-            }
-            if (events_.crashed) events_.crashed(reason);
-            return;
-        }
+        case ServiceLoss::fatal:
+            return crash("the RMTFS service at " + to_string(server.address) + " went away");
         case ServiceLoss::reopen:
             if (!booted) return fail_boot("the RMTFS service went away during boot");
             recovering_ = true;
@@ -149,6 +151,16 @@ void Modem::on_service_lost(const RemoteServer& server) {
         case ServiceLoss::ignore:
             return;
     }
+}
+
+void Modem::crash(std::string reason) {
+    set_state(ModemState::crashed);
+    if (boot_done_) {
+        auto done = std::move(boot_done_);
+        boot_done_ = nullptr;
+        done(BootResult{false, reason});
+    }
+    if (events_.crashed) events_.crashed(reason);
 }
 
 void Modem::finish_recovery() {
@@ -170,6 +182,7 @@ void Modem::schedule_sync() {
 void Modem::sync() {
     const std::uint64_t number = syncs_started_++;
     const std::size_t partition = number % 2;  // fs1, fs2, fs1, ...
+    if (!caller_ids_[partition]) return schedule_sync();  // skipped at boot
     Bytes data(static_cast<std::size_t>(config_.sync_sectors) * rmtfs::sector_size_bytes);
     std::uint64_t x = config_.seed * 0x9e3779b97f4a7c15ull + number + 1;
     for (auto& byte : data) {  // xorshift: cheap, deterministic, never constant
@@ -200,8 +213,16 @@ void Modem::open_next(std::size_t index) {
     const std::string& path = config_.partitions[index];
     client_.request(rmtfs::OpenRequest{path}, [this, index, path](const Response& response) {
         const auto* open = as<rmtfs::OpenResponse>(response);
-        if (open == nullptr || !open->result.ok() || !open->caller_id)
-            return fail_boot(refusal("OPEN " + path, response));
+        if (open == nullptr || !open->result.ok() || !open->caller_id) {
+            std::string reason = refusal("OPEN " + path, response);
+            switch (config_.on_open_failure) {
+                case OpenFailure::fail: return fail_boot(std::move(reason));
+                case OpenFailure::crash: return crash(std::move(reason));
+                case OpenFailure::skip:
+                    if (trace_) trace_(TraceEvent{std::chrono::steady_clock::now(), TraceSource::harness, "open_skipped", reason});
+                    return open_next(index + 1);
+            }
+        }
         caller_ids_[index] = *open->caller_id;
         open_next(index + 1);
     });
@@ -209,8 +230,9 @@ void Modem::open_next(std::size_t index) {
 
 void Modem::allocate() {
     set_state(ModemState::allocating);
-    RMTFS_HIL_ASSERT(!caller_ids_.empty() && caller_ids_[0], "allocate after the opens");
-    client_.request(rmtfs::AllocBuffRequest{*caller_ids_[0], config_.buffer_bytes}, [this](const Response& response) {
+    auto opened = std::find_if(caller_ids_.begin(), caller_ids_.end(), [](const auto& id) { return id.has_value(); });
+    if (opened == caller_ids_.end()) return fail_boot("no partition could be opened");
+    client_.request(rmtfs::AllocBuffRequest{**opened, config_.buffer_bytes}, [this](const Response& response) {
         const auto* alloc = as<rmtfs::AllocBuffResponse>(response);
         if (alloc == nullptr || !alloc->result.ok() || !alloc->buff_address)
             return fail_boot(refusal("ALLOC_BUFF", response));
@@ -232,7 +254,7 @@ void Modem::load(std::size_t partition, std::uint32_t sector) {
         }
         return;
     }
-    if (sector >= config_.image_sectors) return load(partition + 1, 0);
+    if (sector >= config_.image_sectors || !caller_ids_[partition]) return load(partition + 1, 0);
     std::uint32_t count = std::min(config_.transfer_sectors, config_.image_sectors - sector);
     read(partition, sector, count, [this, partition, sector, count](const Expected<Bytes, std::string>& bytes) {
         if (!bytes) return fail_boot("loading " + config_.partitions[partition] + ": " + bytes.error());

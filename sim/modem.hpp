@@ -34,6 +34,14 @@ enum class ServiceLoss {
 };
 std::string_view to_string(ServiceLoss policy);
 
+// What the modem does when the daemon refuses to open a partition it asks for.
+enum class OpenFailure {
+    fail,   // the boot fails; the modem stays down (failed)
+    crash,  // it crashes like a real modem: its remoteproc may restart it
+    skip,   // it carries on without that partition
+};
+std::string_view to_string(OpenFailure policy);
+
 struct ModemConfig {
     std::uint32_t node = 0;
     std::uint32_t port = 0x4d;  // the modem's client port; any port of its own node
@@ -46,6 +54,7 @@ struct ModemConfig {
     std::uint32_t image_sectors = 4096;  // 2 MiB
     std::uint32_t transfer_sectors = 64;
     ServiceLoss on_service_loss = ServiceLoss::fatal;
+    OpenFailure on_open_failure = OpenFailure::fail;
     // Periodic EFS syncs once running: every interval, `sync_sectors` sectors
     // of new data to fs1 and fs2 in turn (the first two partitions), from
     // sector `sync_first_sector`. Zero interval: no syncs.
@@ -110,6 +119,7 @@ private:
     void allocate();
     void load(std::size_t partition, std::uint32_t sector);
     void fail_boot(std::string reason);
+    void crash(std::string reason);
     void on_service_lost(const RemoteServer& server);
     void finish_recovery();
     void schedule_sync();

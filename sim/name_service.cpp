@@ -115,7 +115,7 @@ void NameService::on_new_server(QrtrAddress from, const qrtr::ServerRecord& reco
     if (is_local(server.node)) announce(QrtrAddress{qrtr::node_broadcast, qrtr::port_control}, server, true);
     for (const Lookup& lookup : lookups_)
         if (matches(lookup.service, lookup.instance, server)) notify(lookup.client, &server, true);
-    for (const Watcher& watcher : watchers_) watcher(server, true);
+    notify(server, true);
 }
 
 void NameService::on_del_server(QrtrAddress from, const qrtr::ServerRecord& record) {
@@ -138,7 +138,7 @@ void NameService::remove_server(std::uint32_t node, std::uint32_t port, bool bro
         if (matches(lookup.service, lookup.instance, server)) notify(lookup.client, &server, false);
     if (broadcast && is_local(server.node))
         announce(QrtrAddress{qrtr::node_broadcast, qrtr::port_control}, server, false);
-    for (const Watcher& watcher : watchers_) watcher(server, false);
+    notify(server, false);
 }
 
 void NameService::on_del_client(QrtrAddress from, const qrtr::ClientRecord& record) {
@@ -176,6 +176,14 @@ void NameService::on_del_lookup(QrtrAddress from, const qrtr::ServerRecord& reco
     std::erase_if(lookups_, [&](const Lookup& l) {
         return l.client == from && l.service == record.service && l.instance == instance;
     });
+}
+
+void NameService::notify(const Server& server, bool added) {
+    // A watcher may unwatch (itself or another) while being told.
+    std::vector<std::size_t> tokens;
+    for (const auto& [token, watcher] : watchers_) tokens.push_back(token);
+    for (std::size_t token : tokens)
+        if (auto it = watchers_.find(token); it != watchers_.end()) it->second(server, added);
 }
 
 }  // namespace rmtfs_hil::sim

@@ -37,7 +37,12 @@ public:
 
     // Told of every server added (true) or removed (false), after the fact.
     using Watcher = std::function<void(const Server&, bool added)>;
-    void watch(Watcher watcher) { watchers_.push_back(std::move(watcher)); }
+    // Returns a token for unwatch(); a watcher whose owner goes first must be removed.
+    std::size_t watch(Watcher watcher) {
+        watchers_.emplace(++last_watcher_, std::move(watcher));
+        return last_watcher_;
+    }
+    void unwatch(std::size_t token) { watchers_.erase(token); }
 
     bool deliver(const Datagram& datagram) override;
     void post_error(int, std::uint32_t) override {}
@@ -62,7 +67,9 @@ private:
     SocketId socket_ = 0;
     std::map<Key, Server> servers_;
     std::vector<Lookup> lookups_;
-    std::vector<Watcher> watchers_;
+    std::map<std::size_t, Watcher> watchers_;
+    std::size_t last_watcher_ = 0;
+    void notify(const Server& server, bool added);
 };
 
 }  // namespace rmtfs_hil::sim

@@ -55,7 +55,10 @@ void Remoteproc::set_state(RemoteprocState state, std::string_view reason) {
 
 void Remoteproc::notify(std::string_view command, int error, RemoteprocState before) {
     Change change{command, error, before, state_};
-    for (const Listener& listener : listeners_) listener(*this, change);
+    std::vector<std::size_t> tokens;
+    for (const auto& [token, listener] : listeners_) tokens.push_back(token);
+    for (std::size_t token : tokens)
+        if (auto it = listeners_.find(token); it != listeners_.end()) it->second(*this, change);
 }
 
 Remoteproc& RemoteprocRegistry::add(std::string sysfs_name, std::string name) {

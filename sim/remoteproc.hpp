@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,7 +46,12 @@ public:
         RemoteprocState after;
     };
     using Listener = std::function<void(const Remoteproc&, const Change&)>;
-    void watch(Listener listener) { listeners_.push_back(std::move(listener)); }
+    // Returns a token for unwatch(); a listener whose owner goes first must be removed.
+    std::size_t watch(Listener listener) {
+        listeners_.emplace(++last_listener_, std::move(listener));
+        return last_listener_;
+    }
+    void unwatch(std::size_t token) { listeners_.erase(token); }
 
 private:
     void notify(std::string_view command, int error, RemoteprocState before);
@@ -53,7 +59,8 @@ private:
     std::string sysfs_name_;
     std::string name_;
     RemoteprocState state_ = RemoteprocState::offline;
-    std::vector<Listener> listeners_;
+    std::map<std::size_t, Listener> listeners_;
+    std::size_t last_listener_ = 0;
 };
 
 // The remoteprocs a world models, found by the path a program opens.

@@ -7,8 +7,11 @@
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <system_error>
+#include <utility>
 
 #include "proto/contract.hpp"
 #include "sim/shim/shim_protocol.h"
@@ -70,7 +73,11 @@ private:
 
 class ShimServer::Channel : public std::enable_shared_from_this<Channel> {
 public:
-    Channel(ShimServer& server, int fd) : server_(server), control_(server.io_, fd) {}
+    Channel(ShimServer& server, int fd) : server_(server), control_(server.io_, fd) {
+        ucred credentials{};
+        socklen_t length = sizeof credentials;
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) peer_pid_ = credentials.pid;
+    }
 
     ~Channel() {
         if (socket_ != 0) server_.fabric_.close_socket(socket_);
@@ -124,7 +131,7 @@ private:
         }
         switch (request.op) {
             case SHIM_OP_OPEN: {
-                if (socket_ != 0 || rproc_ != nullptr || passed_fd < 0 || request.value != SHIM_PROTOCOL_VERSION) {
+                if (in_use() || passed_fd < 0 || request.value != SHIM_PROTOCOL_VERSION) {
                     if (passed_fd >= 0) ::close(passed_fd);
                     protocol_error("bad SHIM_OP_OPEN (second open, no data channel, or protocol version mismatch)");
                     return false;
@@ -167,7 +174,7 @@ private:
                 fabric.error_seen(socket_, request.node);
                 return true;
             case SHIM_OP_RPROC_OPEN: {
-                if (socket_ != 0 || rproc_ != nullptr) {
+                if (in_use()) {
                     protocol_error("SHIM_OP_RPROC_OPEN on a channel already in use");
                     return false;
                 }
@@ -193,15 +200,74 @@ private:
                 int error = rproc_->write_state(text);
                 return reply(error, {}, static_cast<std::uint32_t>(payload.size()));
             }
+            case SHIM_OP_FILE_OPEN:
+                return open_watched(request, payload);
+            case SHIM_OP_FILE_IO: {
+                if (!is_watched()) return false;
+                auto op = file_op(request.flags);
+                if (!op) return false;
+                CallAnswer answer = watcher()->call(
+                    watch_id_, FileCall{*op, offset_of(request), request.value});
+                if (answer.error != 0) return reply(answer.error, {});
+                return reply(0, QrtrAddress{answer.report_done ? 1u : 0u, 0},
+                             std::min(answer.length, request.value));
+            }
+            case SHIM_OP_FILE_DONE: {
+                if (!is_watched()) return false;
+                auto op = file_op(request.flags);
+                if (!op) return false;
+                watcher()->done(watch_id_, CallDone{*op, offset_of(request), request.value,
+                                                    static_cast<int>(request.reserved)});
+                return reply(0, {});
+            }
             default:
                 protocol_error("unknown op " + std::to_string(request.op));
                 return false;
         }
     }
 
+    bool open_watched(const shim_request& request, ByteView payload) {
+        if (in_use()) {
+            protocol_error("SHIM_OP_FILE_OPEN on a channel already in use");
+            return false;
+        }
+        FileWatcher* files = watcher();
+        std::string path(payload.begin(), payload.end());
+        OpenAnswer answer = files == nullptr
+                                ? OpenAnswer::ignore()
+                                : files->opened(server_.next_watch_id_,
+                                                FileOpening{path, static_cast<int>(request.value), peer_pid_});
+        if (answer.error != 0 || !answer.watch) {
+            reply(answer.error, {});
+            close_channel();
+            return false;
+        }
+        watch_id_ = server_.next_watch_id_++;
+        return reply(0, QrtrAddress{answer.ask, 0}, static_cast<std::uint32_t>(watch_id_));
+    }
+
+    static std::uint64_t offset_of(const shim_request& request) {
+        return (static_cast<std::uint64_t>(request.port) << 32) | request.node;
+    }
+
+    std::optional<FileOp> file_op(std::uint32_t bits) {
+        if (bits == mask_of(FileOp::read) || bits == mask_of(FileOp::write) || bits == mask_of(FileOp::sync))
+            return static_cast<FileOp>(bits);
+        protocol_error("unknown file op " + std::to_string(bits));
+        return std::nullopt;
+    }
+
+    FileWatcher* watcher() const { return server_.file_watcher_; }
+    bool in_use() const { return socket_ != 0 || rproc_ != nullptr || watch_id_ != 0; }
+
     bool is_socket() {
         if (socket_ != 0) return true;
         protocol_error("socket op before SHIM_OP_OPEN");
+        return false;
+    }
+    bool is_watched() {
+        if (watch_id_ != 0 && watcher() != nullptr) return true;
+        protocol_error(watch_id_ == 0 ? "file op before SHIM_OP_FILE_OPEN" : "file op with no watcher");
         return false;
     }
     bool is_rproc() {
@@ -233,6 +299,10 @@ private:
     }
 
     void close_channel() {
+        if (watch_id_ != 0) {
+            WatchId id = std::exchange(watch_id_, 0);
+            if (FileWatcher* files = watcher()) files->closed(id);
+        }
         // Defer the destruction: this object may be deep in its own handler.
         boost::system::error_code ignored;
         control_.cancel(ignored);
@@ -245,6 +315,8 @@ private:
     std::unique_ptr<DataChannelSink> sink_;
     SocketId socket_ = 0;
     Remoteproc* rproc_ = nullptr;
+    WatchId watch_id_ = 0;
+    pid_t peer_pid_ = 0;
 };
 
 ShimServer::ShimServer(asio::io_context& io, Fabric& fabric, RemoteprocRegistry& remoteprocs,

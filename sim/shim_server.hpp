@@ -1,6 +1,7 @@
 // Serves the preload shim: accepts its control channels on a UNIX
 // SOCK_SEQPACKET socket and turns each into a fabric socket (bind, send,
-// datagrams written to the program's data channel) or a remoteproc state file.
+// datagrams written to the program's data channel), a remoteproc state file,
+// or a watched file (sim/file_watch.hpp).
 // The wire format is sim/shim/shim_protocol.h.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <memory>
 
 #include "sim/fabric.hpp"
+#include "sim/file_watch.hpp"
 #include "sim/remoteproc.hpp"
 
 namespace rmtfs_hil::sim {
@@ -26,6 +28,9 @@ public:
     ShimServer& operator=(const ShimServer&) = delete;
 
     const std::filesystem::path& socket_path() const { return socket_path_; }
+    // Who answers for watched files (none: every watched open is ignored).
+    // The watcher must outlive the server or be reset to nullptr first.
+    void set_file_watcher(FileWatcher* watcher) { file_watcher_ = watcher; }
     std::size_t channel_count() const { return channels_.size(); }
 
 private:
@@ -41,6 +46,8 @@ private:
     std::filesystem::path socket_path_;
     boost::asio::posix::stream_descriptor listener_;
     std::map<Channel*, std::shared_ptr<Channel>> channels_;
+    FileWatcher* file_watcher_ = nullptr;
+    WatchId next_watch_id_ = 1;
 };
 
 }  // namespace rmtfs_hil::sim

@@ -148,6 +148,14 @@ std::vector<LedgerViolation> WriteLedger::check(const std::string& partition, co
         for (const auto& source : state.allowed)
             expected += (expected.empty() ? "" : " or ") + name_of(source) + " (" + excerpt(content(partition, sector, source)) + ")";
         std::string actual = got.empty() ? "nothing (the file is shorter)" : excerpt(got);
+        if (kind == "torn sector") {
+            // Where the newest allowed content stops matching: the tear.
+            ByteView newest = content(partition, sector, latest);
+            std::size_t tear = 0;
+            while (tear < sector_bytes && got[tear] == newest[tear]) ++tear;
+            actual += ", " + (tear == 0 ? std::string("unlike ") + name_of(latest) + " from its first byte"
+                                        : "like " + name_of(latest) + " for " + std::to_string(tear) + " bytes, then not");
+        }
         if (!violations.empty()) {
             LedgerViolation& last = violations.back();
             if (last.kind == kind && last.first_sector + last.sector_count == sector) {  // one run; the first sector speaks for it

@@ -56,6 +56,7 @@ public:
     std::vector<LedgerViolation> check(const std::string& partition, const Bytes& storage) const;
 
     std::size_t writes() const { return writes_.size(); }
+    WriteOutcome outcome(WriteId write) const { return writes_.at(write).outcome; }
     std::size_t count(WriteOutcome outcome) const;
 
 private:

@@ -1,5 +1,6 @@
 /* A file the shim emulates (an AF_QIPCRTR socket or a remoteproc state file)
- * and the table from file descriptors to it. Several descriptors may share one
+ * or watches (a real file whose I/O the harness sees), and the table from file
+ * descriptors to it. Several descriptors may share one
  * emulated file (dup); it lives until the last of them is closed. */
 #ifndef RMTFS_HIL_SHIM_EMULATED_FILE_H
 #define RMTFS_HIL_SHIM_EMULATED_FILE_H
@@ -12,6 +13,7 @@
 enum emulated_file_kind {
     EMULATED_QRTR_SOCKET = 1,
     EMULATED_REMOTEPROC_STATE = 2,
+    EMULATED_WATCHED_FILE = 3,
 };
 
 struct qrtr_socket {
@@ -30,6 +32,14 @@ struct remoteproc_state_file {
     off_t position;         /* rpc_lock */
 };
 
+/* The program's descriptor is the real file; only the channel is the shim's. */
+struct watched_file {
+    int control_fd;         /* hidden; owned: its EOF is the last close */
+    uint32_t id;            /* SHIM_OP_FILE_OPEN's reply.value */
+    uint32_t ask;           /* atomic; enum shim_file_op bits; 0 once the channel broke */
+    bool append;            /* O_APPEND: writes land at the end */
+};
+
 struct emulated_file {
     enum emulated_file_kind kind;
     unsigned references;    /* the table lock */
@@ -39,6 +49,7 @@ struct emulated_file {
     union {
         struct qrtr_socket socket;
         struct remoteproc_state_file remoteproc;
+        struct watched_file watched;
     };
 };
 

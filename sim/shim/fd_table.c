@@ -52,6 +52,8 @@ static void destroy(struct emulated_file *file)
     int saved_errno = errno;
     if (file->kind == EMULATED_QRTR_SOCKET && file->socket.control_fd >= 0)
         raw_close(file->socket.control_fd); /* the harness sees EOF: release */
+    if (file->kind == EMULATED_WATCHED_FILE && file->watched.control_fd >= 0)
+        raw_close(file->watched.control_fd); /* the harness sees EOF: the last close */
     pthread_mutex_destroy(&file->rpc_lock);
     free(file);
     errno = saved_errno;
@@ -67,6 +69,8 @@ struct emulated_file *emulated_file_new(enum emulated_file_kind kind)
     pthread_mutex_init(&file->rpc_lock, NULL);
     if (kind == EMULATED_QRTR_SOCKET)
         file->socket.control_fd = -1;
+    if (kind == EMULATED_WATCHED_FILE)
+        file->watched.control_fd = -1;
     return file;
 }
 

@@ -45,6 +45,17 @@
     X(ssize_t, pwrite, (int, const void *, size_t, off_t))                                      \
     X(ssize_t, pwrite64, (int, const void *, size_t, off64_t))                                  \
     X(ssize_t, writev, (int, const struct iovec *, int))                                        \
+    X(ssize_t, preadv, (int, const struct iovec *, int, off_t))                                 \
+    X(ssize_t, preadv64, (int, const struct iovec *, int, off64_t))                             \
+    X(ssize_t, preadv2, (int, const struct iovec *, int, off_t, int))                           \
+    X(ssize_t, preadv64v2, (int, const struct iovec *, int, off64_t, int))                      \
+    X(ssize_t, pwritev, (int, const struct iovec *, int, off_t))                                \
+    X(ssize_t, pwritev64, (int, const struct iovec *, int, off64_t))                            \
+    X(ssize_t, pwritev2, (int, const struct iovec *, int, off_t, int))                          \
+    X(ssize_t, pwritev64v2, (int, const struct iovec *, int, off64_t, int))                     \
+    X(int, fsync, (int))                                                                        \
+    X(int, fdatasync, (int))                                                                    \
+    X(int, sync_file_range, (int, off64_t, off64_t, unsigned int))                              \
     X(off_t, lseek, (int, off_t, int))                                                          \
     X(off64_t, lseek64, (int, off64_t, int))                                                    \
     X(int, close, (int))                                                                        \

@@ -19,7 +19,11 @@
  * SHIM_OP_OPEN with the harness's end of a socketpair attached (SCM_RIGHTS);
  * the program keeps the other end as its data channel.
  *
- * Remoteproc state files use one control channel each (SHIM_OP_RPROC_*).
+ * Remoteproc state files use one control channel each (SHIM_OP_RPROC_*), and
+ * so do watched files (SHIM_OP_FILE_*): a real file the program reads and
+ * writes itself, whose opens, I/O and syncs the harness observes and may fail.
+ * The channel lives as long as the open file description (all its dup()s);
+ * its EOF is the file's last close, or the death of the process.
  *
  * All integers are host order: both ends run on the same machine.
  */
@@ -32,6 +36,12 @@
 #define SHIM_ENV_SOCKET "RMTFS_HIL_SOCKET"
 /* Directory the device model lives in; see server/ for its layout. */
 #define SHIM_ENV_WORLD "RMTFS_HIL_WORLD"
+/* Files the harness watches, ':'-separated absolute paths as the program
+ * names them (after making a relative path absolute against the directory it
+ * is relative to; symbolic links are not followed; "//" and "." components
+ * are dropped, ".." is kept). An entry ending in '/' stands for every file
+ * below that directory. Opens of anything else never reach the harness. */
+#define SHIM_ENV_WATCH "RMTFS_HIL_WATCH"
 /* Set to "1" to make the shim log each intercepted call to stderr. */
 #define SHIM_ENV_DEBUG "RMTFS_HIL_SHIM_DEBUG"
 
@@ -74,6 +84,40 @@ enum shim_op {
     /* write() of the state file; payload = the bytes written. Reply: error
      * (EBUSY, EINVAL, ... as the kernel answers) or value = bytes accepted. */
     SHIM_OP_RPROC_WRITE = 18,
+
+    /* A watched path (SHIM_ENV_WATCH) is being opened. value: the open flags;
+     * payload: the absolute path (no NUL). Reply:
+     *   error != 0             the open fails with it; nothing is opened;
+     *   error == 0, value == 0 not of interest: opened as if unwatched, and
+     *                          the channel is closed;
+     *   error == 0, value != 0 watched: value is the file's id, node the
+     *                          enum shim_file_op bits to ask about before
+     *                          each such call (SHIM_OP_FILE_IO). The shim
+     *                          opens the real file; if that fails it closes
+     *                          the channel (the harness sees EOF). */
+    SHIM_OP_FILE_OPEN = 32,
+    /* Before a call of an asked-about kind on a watched file. flags: enum
+     * shim_file_op; value: bytes asked for (0 for a sync); node, port: the
+     * file offset, low and high 32 bits (read()/write() report the current
+     * position, 0 when the file has none; an O_APPEND write the file's size;
+     * a sync 0, sync_file_range() its range's start). Reply:
+     *   error != 0   the call fails with it, doing nothing;
+     *   error == 0   value = bytes to transfer (at most those asked for; fewer
+     *                is a short read or write); node != 0 asks for a
+     *                SHIM_OP_FILE_DONE after the real call. */
+    SHIM_OP_FILE_IO = 33,
+    /* After the real call, when SHIM_OP_FILE_IO's reply asked for it. flags:
+     * enum shim_file_op; value: bytes transferred, or 0 for a sync;
+     * reserved: 0, or the errno of a failed call; node, port: the offset as
+     * in SHIM_OP_FILE_IO. The harness replies (error 0) when the program
+     * may go on: until then the program is held inside the call. */
+    SHIM_OP_FILE_DONE = 34,
+};
+
+enum shim_file_op {
+    SHIM_FILE_READ = 1u,  /* read, pread, readv, preadv and variants */
+    SHIM_FILE_WRITE = 2u, /* write, pwrite, writev, pwritev and variants */
+    SHIM_FILE_SYNC = 4u,  /* fsync, fdatasync (and sync_file_range) */
 };
 
 enum shim_send_flags {
@@ -86,8 +130,9 @@ struct shim_request {
     uint32_t node;
     uint32_t port;
     uint32_t value;
-    uint32_t reserved;
-    /* payload (SHIM_OP_SEND, SHIM_OP_RPROC_OPEN, SHIM_OP_RPROC_WRITE) follows */
+    uint32_t reserved; /* SHIM_OP_FILE_DONE: errno of a failed call */
+    /* payload (SHIM_OP_SEND, SHIM_OP_RPROC_OPEN, SHIM_OP_RPROC_WRITE,
+     * SHIM_OP_FILE_OPEN) follows */
 };
 
 struct shim_reply {

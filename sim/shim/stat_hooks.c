@@ -1,6 +1,7 @@
 /* The fstat family, for what an emulated or stand-in file must look like:
- * a chardevs-listed file is a character device with the listed numbers, a
- * remoteproc state file a sysfs attribute (regular, 0644, a page long). */
+ * a chardevs-listed file (watched or not) is a character device with the
+ * listed numbers, a remoteproc state file a sysfs attribute (regular, 0644, a
+ * page long). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -27,9 +28,13 @@ static struct disguise disguise_of(int fd)
     struct disguise d = {0};
     struct emulated_file *file = fd_table_acquire(fd);
     if (file != NULL) {
+        /* A watched file is the real one (rmtfs fstat()s the watched
+         * rmtfs_mem device): it is dressed up like any other. */
+        bool watched = file->kind == EMULATED_WATCHED_FILE;
         d.is_sysfs_attribute = file->kind == EMULATED_REMOTEPROC_STATE;
         emulated_file_release(file);
-        return d;
+        if (!watched)
+            return d;
     }
     d.is_chardev = chardev_of_fd(fd, &d.major, &d.minor);
     return d;

@@ -482,6 +482,7 @@ TEST_F(Coupled, ManualLeavesTheModemAloneUntilTheScenarioBootsIt) {
 TEST_F(Coupled, ACrashedModemIsRecoveredByTheSubsystemRestart) {
     couple(sim::CouplingPolicy::manual);
     replace_modem(small_modem(sim::ServiceLoss::fatal));
+    sandbox->modem().set_state(sim::RemoteprocState::running, "powered by the test");
     ASSERT_TRUE(boot());
     restart_daemon();
     ASSERT_TRUE(run_until([&] { return crash_reason.has_value(); })) << history();

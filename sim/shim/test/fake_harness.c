@@ -1,18 +1,23 @@
 /* A toy harness for the shim's own tests: serves shim_protocol.h with a crude
  * one-node fabric (ports, loopback delivery, ENETRESET when the control port
  * is bound, confirm_rx answered by a "resume" datagram), a name service that
- * knows one server, a remoteproc0 state machine and a world with one chardev;
- * runs one command under the shim and exits with its status.
+ * knows one server, a remoteproc0 state machine, a world with two chardevs,
+ * and watched files answered by rules the command sets and logged for it to
+ * read back (fake_harness_ops.h); runs one command under the shim and exits
+ * with its status.
  *
- *   fake_harness --shim LIB [--expect-line TEXT] -- COMMAND [ARG...]
+ *   fake_harness --shim LIB [--expect-line TEXT] [--no-watch] -- COMMAND [ARG...]
  *
- * The command's environment: LD_PRELOAD=LIB, RMTFS_HIL_SOCKET, and
- * RMTFS_HIL_WORLD (a directory holding "chardevs" and the file it lists,
- * qcom_rmtfs_mem1, as char device 247:1). With --expect-line, the command's
- * stdout is captured, echoed, and must contain TEXT as a whole line. */
+ * The command's environment: LD_PRELOAD=LIB, RMTFS_HIL_SOCKET,
+ * RMTFS_HIL_WORLD (a directory holding "chardevs" and the files it lists,
+ * qcom_rmtfs_mem1 as char device 247:1 and qcom_rmtfs_mem2 as 247:2) and,
+ * unless --no-watch, RMTFS_HIL_WATCH (see fake_harness_ops.h). With
+ * --expect-line, the command's stdout is captured, echoed, and must contain
+ * TEXT as a whole line. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <linux/qrtr.h>
 #include <poll.h>
@@ -29,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../shim_protocol.h"
+#include "fake_harness_ops.h"
 
 enum {
     connections_max = 64,
@@ -42,6 +47,9 @@ enum {
     ephemeral_port_last = 0x7fff,
     chardev_major = 247,
     chardev_minor = 1,
+    rules_max = 32,
+    records_max = 4096,
+    remove_fds_max = 16,
 };
 
 struct connection {
@@ -51,11 +59,25 @@ struct connection {
     uint32_t port; /* 0: unbound */
     uint32_t reset_generation;
     bool reset_pending;
+    bool file;            /* SHIM_OP_FILE_OPEN came: a watched file's channel */
+    uint32_t file_id;     /* 0 unless the open was answered "watched" */
+    bool done_due;        /* a FILE_IO reply asked for FILE_DONE */
+    char path[PATH_MAX];  /* the file's */
+};
+
+struct rule {
+    char path[PATH_MAX];
+    struct fake_file_rule answers;
 };
 
 static struct connection connections[connections_max];
 static bool remoteproc_running;
 static char work_dir[PATH_MAX];
+static struct rule rules[rules_max];
+static size_t rule_count;
+static struct fake_file_record records[records_max];
+static size_t record_count;
+static uint32_t last_file_id;
 
 static void die(const char *what)
 {
@@ -175,6 +197,75 @@ static bool names_remoteproc0(const char *path, size_t length)
     return length >= sizeof suffix - 1 && memcmp(path + length - (sizeof suffix - 1), suffix, sizeof suffix - 1) == 0;
 }
 
+/* ---- watched files ---------------------------------------------------------- */
+
+static const struct fake_file_rule default_rule = {.ask = SHIM_FILE_READ | SHIM_FILE_WRITE | SHIM_FILE_SYNC};
+
+static const struct fake_file_rule *rule_for(const char *path)
+{
+    for (size_t i = 0; i < rule_count; i++)
+        if (strcmp(rules[i].path, path) == 0)
+            return &rules[i].answers;
+    return &default_rule;
+}
+
+static int set_rule(const uint8_t *payload, size_t length)
+{
+    struct fake_file_rule answers;
+    if (length <= sizeof answers || length - sizeof answers >= PATH_MAX)
+        return EINVAL;
+    memcpy(&answers, payload, sizeof answers);
+    char path[PATH_MAX];
+    memcpy(path, payload + sizeof answers, length - sizeof answers);
+    path[length - sizeof answers] = '\0';
+    size_t i = 0;
+    while (i < rule_count && strcmp(rules[i].path, path) != 0)
+        i++;
+    if (i == rules_max)
+        return ENOSPC;
+    if (i == rule_count)
+        rule_count++;
+    strcpy(rules[i].path, path);
+    rules[i].answers = answers;
+    return 0;
+}
+
+static uint64_t offset_of(const struct shim_request *r) { return (uint64_t)r->port << 32 | r->node; }
+
+/* The file's bytes at the request's offset, read by the harness itself: what
+ * the program's write had (FILE_DONE) or had not yet (FILE_IO) done. */
+static void take_snapshot(struct fake_file_record *record, const char *path, uint64_t offset)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = pread(fd, record->snapshot, sizeof record->snapshot, (off_t)offset);
+    close(fd);
+    record->snapshot_valid = n >= 0;
+}
+
+static void record(const struct connection *c, uint32_t op, const struct shim_request *r, const char *path)
+{
+    if (record_count == records_max) {
+        fprintf(stderr, "fake_harness: more than %d records\n", records_max);
+        return;
+    }
+    struct fake_file_record *entry = &records[record_count++];
+    memset(entry, 0, sizeof *entry);
+    entry->op = op;
+    entry->id = c->file_id;
+    snprintf(entry->path, sizeof entry->path, "%s", path);
+    if (r == NULL)
+        return;
+    entry->flags = r->flags;
+    entry->node = r->node;
+    entry->port = r->port;
+    entry->value = r->value;
+    entry->reserved = r->reserved;
+    if ((op == SHIM_OP_FILE_IO || op == SHIM_OP_FILE_DONE) && r->flags == SHIM_FILE_WRITE)
+        take_snapshot(entry, path, offset_of(r));
+}
+
 /* ---- the control channels ------------------------------------------------- */
 
 static void reply(struct connection *c, int error, uint32_t port, uint32_t value, const void *payload, size_t length)
@@ -186,8 +277,17 @@ static void reply(struct connection *c, int error, uint32_t port, uint32_t value
         fprintf(stderr, "fake_harness: reply on %d: %s\n", c->control_fd, strerror(errno));
 }
 
+static void reply_file(struct connection *c, int error, uint32_t node, uint32_t value)
+{
+    struct shim_reply header = {.error = error, .node = node, .value = value};
+    if (send(c->control_fd, &header, sizeof header, MSG_NOSIGNAL) < 0)
+        fprintf(stderr, "fake_harness: reply on %d: %s\n", c->control_fd, strerror(errno));
+}
+
 static void release(struct connection *c)
 {
+    if (c->file)
+        record(c, FAKE_RECORD_CLOSED, NULL, c->path);
     close(c->control_fd);
     if (c->data_fd >= 0)
         close(c->data_fd);
@@ -197,6 +297,8 @@ static void release(struct connection *c)
 static void protocol_error(struct connection *c, const char *what)
 {
     fprintf(stderr, "fake_harness: protocol error on channel %d: %s\n", c->control_fd, what);
+    if (c->file)
+        record(c, FAKE_RECORD_PROTOCOL_ERROR, NULL, c->path);
     release(c);
 }
 
@@ -208,6 +310,7 @@ static void handle(struct connection *c, const struct shim_request *r, const uin
         return protocol_error(c, "descriptor outside SHIM_OP_OPEN");
     }
     bool is_socket = c->data_fd >= 0;
+    bool is_file = c->file && c->file_id != 0;
     switch (r->op) {
     case SHIM_OP_OPEN:
         if (is_socket || c->remoteproc || passed_fd < 0 || r->value != SHIM_PROTOCOL_VERSION) {
@@ -283,6 +386,48 @@ static void handle(struct connection *c, const struct shim_request *r, const uin
         if (!c->remoteproc)
             return protocol_error(c, "remoteproc write before open");
         return reply(c, write_remoteproc_state((const char *)payload, length), 0, (uint32_t)length, NULL, 0);
+    case SHIM_OP_FILE_OPEN: {
+        if (is_socket || c->remoteproc || c->file || length == 0 || length >= PATH_MAX)
+            return protocol_error(c, "bad SHIM_OP_FILE_OPEN");
+        c->file = true;
+        memcpy(c->path, payload, length);
+        c->path[length] = '\0';
+        record(c, r->op, r, c->path);
+        const struct fake_file_rule *rule = rule_for(c->path);
+        if (rule->open_error != 0 || rule->unwatched)
+            return reply_file(c, rule->open_error, 0, 0);
+        c->file_id = ++last_file_id;
+        return reply_file(c, 0, rule->ask, c->file_id);
+    }
+    case SHIM_OP_FILE_IO: {
+        if (!is_file || c->done_due)
+            return protocol_error(c, c->done_due ? "FILE_IO while a FILE_DONE is due" : "FILE_IO before open");
+        record(c, r->op, r, c->path);
+        const struct fake_file_rule *rule = rule_for(c->path);
+        if (rule->hang_up)
+            return release(c);
+        if (r->flags & rule->fail_ops)
+            return reply_file(c, rule->fail_error, 0, 0);
+        uint32_t allowed = rule->limited && rule->limit < r->value ? rule->limit : r->value;
+        c->done_due = !rule->no_done;
+        return reply_file(c, 0, c->done_due, allowed);
+    }
+    case SHIM_OP_FILE_DONE: {
+        if (!is_file || !c->done_due)
+            return protocol_error(c, "FILE_DONE not asked for");
+        c->done_due = false;
+        record(c, r->op, r, c->path);
+        uint32_t delay_ms = rule_for(c->path)->done_delay_ms;
+        if (delay_ms > 0)
+            usleep(delay_ms * 1000u); /* the program waits inside its call */
+        return reply_file(c, 0, 0, 0);
+    }
+    case FAKE_SET_RULE:
+        return reply(c, set_rule(payload, length), 0, 0, NULL, 0);
+    case FAKE_GET_RECORD:
+        if (r->value >= record_count)
+            return reply(c, ENOENT, 0, (uint32_t)record_count, NULL, 0);
+        return reply(c, 0, 0, (uint32_t)record_count, &records[r->value], sizeof records[r->value]);
     default:
         return protocol_error(c, "unknown op");
     }
@@ -358,28 +503,45 @@ static void make_world(char *socket_path, char *world_dir)
     snprintf(world_dir, PATH_MAX, "%.4000s/world", work_dir);
     if (mkdir(world_dir, 0755) != 0)
         die(world_dir);
-    char path[PATH_MAX + 64], text[PATH_MAX + 128];
+    char path[PATH_MAX + 64], text[2 * PATH_MAX + 256];
     snprintf(path, sizeof path, "%s/qcom_rmtfs_mem1", world_dir);
     char page[4097];
     memset(page, 0, sizeof page - 1);
     memset(page, 'm', 64);
     page[4096] = '\0';
     write_file(path, page, 0640);
-    snprintf(text, sizeof text, "# test world\n%d %d %s\n", chardev_major, chardev_minor, path);
+    char watched_chardev[PATH_MAX + 64];
+    snprintf(watched_chardev, sizeof watched_chardev, "%s/%s", world_dir, FAKE_WATCHED_CHARDEV);
+    write_file(watched_chardev, page, 0640);
+    snprintf(text, sizeof text, "# test world\n%d %d %s\n%d %d %s\n", chardev_major, chardev_minor, path,
+             chardev_major, FAKE_WATCHED_CHARDEV_MINOR, watched_chardev);
     snprintf(path, sizeof path, "%s/chardevs", world_dir);
     write_file(path, text, 0644);
+    snprintf(path, sizeof path, "%s/%s", work_dir, FAKE_WATCHED_DIR);
+    if (mkdir(path, 0755) != 0)
+        die(path);
 }
 
-static void remove_world(const char *socket_path, const char *world_dir)
+/* RMTFS_HIL_WATCH as fake_harness_ops.h describes it. */
+static void make_watch_list(char *list, size_t capacity, const char *world_dir)
 {
-    char path[PATH_MAX + 64];
-    unlink(socket_path);
-    snprintf(path, sizeof path, "%s/qcom_rmtfs_mem1", world_dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/chardevs", world_dir);
-    unlink(path);
-    rmdir(world_dir);
-    rmdir(work_dir);
+    snprintf(list, capacity, "%.4000s/%s/::relative/ignored:%.4000s/%s:%.4000s/%s", work_dir, FAKE_WATCHED_DIR,
+             work_dir, FAKE_WATCHED_EXACT, world_dir, FAKE_WATCHED_CHARDEV);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *where)
+{
+    (void)st;
+    (void)where;
+    if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0)
+        fprintf(stderr, "fake_harness: remove %s: %s\n", path, strerror(errno));
+    return 0;
+}
+
+/* Everything, with what the command left in the watched directory. */
+static void remove_world(void)
+{
+    nftw(work_dir, remove_entry, remove_fds_max, FTW_DEPTH | FTW_PHYS);
 }
 
 static int listen_at(const char *path)
@@ -395,7 +557,7 @@ static int listen_at(const char *path)
 }
 
 static pid_t start_command(char **command, const char *shim, const char *socket_path, const char *world_dir,
-                           int stdout_fd)
+                           bool watch, int stdout_fd)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -410,6 +572,13 @@ static pid_t start_command(char **command, const char *shim, const char *socket_
     setenv("LD_PRELOAD", preload_list, 1);
     setenv(SHIM_ENV_SOCKET, socket_path, 1);
     setenv(SHIM_ENV_WORLD, world_dir, 1);
+    if (watch) {
+        static char watch_list[3 * PATH_MAX];
+        make_watch_list(watch_list, sizeof watch_list, world_dir);
+        setenv(SHIM_ENV_WATCH, watch_list, 1);
+    } else {
+        unsetenv(SHIM_ENV_WATCH);
+    }
     if (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0)
         _exit(127);
     execvp(command[0], command);
@@ -436,17 +605,20 @@ static bool has_line(const char *text, const char *line)
 int main(int argc, char **argv)
 {
     const char *shim = NULL, *expected_line = NULL;
+    bool watch = true;
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--shim") == 0 && i + 1 < argc)
             shim = argv[++i];
         else if (strcmp(argv[i], "--expect-line") == 0 && i + 1 < argc)
             expected_line = argv[++i];
+        else if (strcmp(argv[i], "--no-watch") == 0)
+            watch = false;
         else
             break;
     }
     if (shim == NULL || i >= argc || strcmp(argv[i], "--") != 0 || i + 1 >= argc) {
-        fprintf(stderr, "usage: fake_harness --shim LIB [--expect-line TEXT] -- COMMAND [ARG...]\n");
+        fprintf(stderr, "usage: fake_harness --shim LIB [--expect-line TEXT] [--no-watch] -- COMMAND [ARG...]\n");
         return 2;
     }
     char **command = &argv[i + 1];
@@ -459,7 +631,7 @@ int main(int argc, char **argv)
     int output[2] = {-1, -1};
     if (expected_line != NULL && pipe2(output, O_CLOEXEC) != 0)
         die("pipe");
-    pid_t child = start_command(command, shim, socket_path, world_dir, output[1]);
+    pid_t child = start_command(command, shim, socket_path, world_dir, watch, output[1]);
     if (output[1] >= 0)
         close(output[1]);
     if (output[0] >= 0)
@@ -509,7 +681,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "fake_harness: %s still running after %d ms: killed\n", command[0], command_timeout_ms);
             kill(child, SIGKILL);
             waitpid(child, &status, 0);
-            remove_world(socket_path, world_dir);
+            remove_world();
             return 1;
         }
     }
@@ -517,7 +689,7 @@ int main(int argc, char **argv)
         if (connections[c].control_fd >= 0)
             release(&connections[c]);
     close(listener);
-    remove_world(socket_path, world_dir);
+    remove_world();
 
     int result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (expected_line != NULL) {

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/qrtr.h>
 #include <poll.h>
 #include <pthread.h>
@@ -20,10 +21,11 @@
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../shim_protocol.h"
+#include "fake_harness_ops.h"
 
 /* Glibc before 2.33 exported these to every program; binaries built then
  * still call them. */
@@ -772,6 +774,627 @@ static void fortified_entry_points(void)
     remove_scratch();
 }
 
+/* ---- watched files ------------------------------------------------------------ */
+
+/* The test's own channel to fake_harness, for its test-only requests
+ * (fake_harness_ops.h): a plain AF_UNIX socket, which the shim lets through. */
+static int harness_fd = -1;
+
+static struct shim_reply harness_call(uint32_t op, uint32_t value, const void *payload, size_t length, void *answer,
+                                      size_t capacity)
+{
+    if (harness_fd < 0) {
+        const char *socket_path = getenv(SHIM_ENV_SOCKET);
+        struct sockaddr_un address = {.sun_family = AF_UNIX};
+        REQUIRE(socket_path != NULL && strlen(socket_path) < sizeof address.sun_path);
+        strcpy(address.sun_path, socket_path);
+        harness_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        REQUIRE(harness_fd >= 0 && connect(harness_fd, (struct sockaddr *)&address, sizeof address) == 0);
+    }
+    struct shim_request request = {.op = op, .value = value};
+    struct iovec out[2] = {{&request, sizeof request}, {(void *)payload, length}};
+    struct msghdr sent = {.msg_iov = out, .msg_iovlen = length > 0 ? 2 : 1};
+    REQUIRE(sendmsg(harness_fd, &sent, MSG_NOSIGNAL) == (ssize_t)(sizeof request + length));
+    struct shim_reply reply;
+    struct iovec in[2] = {{&reply, sizeof reply}, {answer, capacity}};
+    struct msghdr received = {.msg_iov = in, .msg_iovlen = capacity > 0 ? 2 : 1};
+    REQUIRE(recvmsg(harness_fd, &received, 0) >= (ssize_t)sizeof reply);
+    return reply;
+}
+
+/* How fake_harness answers `path` from now on. */
+static void set_rule(const char *path, struct fake_file_rule rule)
+{
+    char payload[sizeof rule + PATH_MAX];
+    size_t length = strlen(path);
+    REQUIRE(length < PATH_MAX);
+    memcpy(payload, &rule, sizeof rule);
+    memcpy(payload + sizeof rule, path, length);
+    REQUIRE(harness_call(FAKE_SET_RULE, 0, payload, sizeof rule + length, NULL, 0).error == 0);
+}
+
+enum { log_records_max = 1024 };
+
+/* What fake_harness saw of the watched files so far. */
+struct file_log {
+    size_t count;
+    struct fake_file_record records[log_records_max];
+};
+
+static struct file_log file_log;
+
+static const struct file_log *read_log(void)
+{
+    file_log.count = 0;
+    while (file_log.count < log_records_max) {
+        struct fake_file_record *record = &file_log.records[file_log.count];
+        struct shim_reply reply =
+            harness_call(FAKE_GET_RECORD, (uint32_t)file_log.count, NULL, 0, record, sizeof *record);
+        if (reply.error != 0)
+            break;
+        file_log.count++;
+    }
+    return &file_log;
+}
+
+/* Records of `op` (0: any) for `path` (NULL: any). */
+static size_t count_records(uint32_t op, const char *path)
+{
+    const struct file_log *log = read_log();
+    size_t count = 0;
+    for (size_t i = 0; i < log->count; i++)
+        count += (op == 0 || log->records[i].op == op) && (path == NULL || strcmp(log->records[i].path, path) == 0);
+    return count;
+}
+
+/* The latest record of `op` for `path`, or a zeroed one. */
+static struct fake_file_record last_record(uint32_t op, const char *path)
+{
+    const struct file_log *log = read_log();
+    for (size_t i = log->count; i-- > 0;)
+        if (log->records[i].op == op && strcmp(log->records[i].path, path) == 0)
+            return log->records[i];
+    struct fake_file_record none;
+    memset(&none, 0, sizeof none);
+    return none;
+}
+
+/* An EOF arrives on its own time: the harness may answer a query first. */
+static bool closed_within(const char *path, size_t closes, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        if (count_records(FAKE_RECORD_CLOSED, path) >= closes)
+            return true;
+        usleep(10 * 1000);
+    }
+    return false;
+}
+
+static uint64_t record_offset(const struct fake_file_record *r) { return (uint64_t)r->port << 32 | r->node; }
+
+/* fake_harness's private directory (the world's parent), where the watch
+ * list points. */
+static void work_path(char *out, size_t capacity, const char *relative)
+{
+    const char *world = getenv(SHIM_ENV_WORLD);
+    REQUIRE(world != NULL);
+    const char *slash = strrchr(world, '/');
+    REQUIRE(slash != NULL);
+    int written = snprintf(out, capacity, "%.*s/%s", (int)(slash - world), world, relative);
+    REQUIRE(written > 0 && (size_t)written < capacity);
+}
+
+#define WATCHED(name) FAKE_WATCHED_DIR "/" name
+
+/* A file with `bytes` of `fill` at `relative`, made where the watch list does
+ * not reach and renamed into place: not an open the harness hears of. */
+static void make_work_file(const char *relative, char fill, size_t bytes)
+{
+    char path[PATH_MAX], staging[PATH_MAX];
+    work_path(path, sizeof path, relative);
+    work_path(staging, sizeof staging, "staging");
+    int fd = open(staging, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd >= 0);
+    char block[512];
+    memset(block, fill, sizeof block);
+    for (size_t done = 0; done < bytes; done += sizeof block)
+        REQUIRE(write(fd, block, bytes - done < sizeof block ? bytes - done : sizeof block) > 0);
+    close(fd);
+    REQUIRE(rename(staging, path) == 0);
+}
+
+static bool all_bytes(const char *buffer, size_t length, char fill)
+{
+    for (size_t i = 0; i < length; i++)
+        if (buffer[i] != fill)
+            return false;
+    return true;
+}
+
+static const uint32_t all_ops = SHIM_FILE_READ | SHIM_FILE_WRITE | SHIM_FILE_SYNC;
+
+static void watched_open_and_last_close(void)
+{
+    char path[PATH_MAX];
+    work_path(path, sizeof path, WATCHED("lifetime"));
+    int lowest_free = open("/dev/null", O_RDONLY);
+    REQUIRE(lowest_free >= 0);
+    close(lowest_free);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    int probe = open("/dev/null", O_RDONLY);
+    CHECK(fd == lowest_free && probe == fd + 1,
+          "the control channel is hidden: the file got %d (want %d), the next open %d", fd, lowest_free, probe);
+    close(probe);
+    CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC, "O_CLOEXEC reached the real open");
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), "the descriptor is the real file, mode %o", st.st_mode);
+    CHECK(count_records(SHIM_OP_FILE_OPEN, path) == 1, "the harness saw the open once");
+    struct fake_file_record opened = last_record(SHIM_OP_FILE_OPEN, path);
+    int wanted = O_RDWR | O_CREAT | O_CLOEXEC;
+    CHECK((opened.value & (uint32_t)(O_ACCMODE | O_CREAT | O_CLOEXEC)) == (uint32_t)wanted,
+          "FILE_OPEN carries the flags: %#x", opened.value);
+
+    int copy = dup(fd);
+    REQUIRE(dup2(fd, 40) == 40);
+    close(fd);
+    close(copy);
+    usleep(quiet_ms * 1000);
+    CHECK(count_records(FAKE_RECORD_CLOSED, path) == 0, "open through a duplicate: not closed yet");
+    CHECK(pwrite(40, "dup", 3, 0) == 3, "a write through the dup2 copy: %s", strerror(errno));
+    CHECK(count_records(SHIM_OP_FILE_IO, path) == 1, "the copy is watched too");
+    close(40);
+    CHECK(closed_within(path, 1, arrival_ms), "the last close reached the harness");
+
+    /* Another open is another watched file; close_range() closes it. */
+    fd = open(path, O_RDONLY);
+    REQUIRE(fd >= 0);
+    CHECK(count_records(SHIM_OP_FILE_OPEN, path) == 2, "the second open was seen");
+    CHECK(last_record(SHIM_OP_FILE_OPEN, path).value == O_RDONLY, "with its flags");
+    REQUIRE(close_range((unsigned)fd, (unsigned)fd, 0) == 0);
+    CHECK(closed_within(path, 2, arrival_ms), "close_range() is a last close too");
+}
+
+static void watched_open_refused_or_declined(void)
+{
+    char refused[PATH_MAX], declined[PATH_MAX], missing[PATH_MAX], stream[PATH_MAX];
+    work_path(refused, sizeof refused, WATCHED("refused"));
+    set_rule(refused, (struct fake_file_rule){.open_error = EACCES});
+    CHECK_FAILS(open(refused, O_RDWR | O_CREAT, 0600), EACCES);
+    CHECK(access(refused, F_OK) != 0 && errno == ENOENT, "a refused open creates nothing");
+    CHECK(count_records(SHIM_OP_FILE_OPEN, refused) == 1, "the refused open was asked about");
+
+    work_path(stream, sizeof stream, WATCHED("refused-stream"));
+    set_rule(stream, (struct fake_file_rule){.open_error = EROFS});
+    errno = 0;
+    CHECK(fopen(stream, "w") == NULL && errno == EROFS, "fopen() refused with EROFS: %s", strerror(errno));
+
+    /* "Not of interest": opened unwatched, the channel closed at once. */
+    work_path(declined, sizeof declined, WATCHED("declined"));
+    set_rule(declined, (struct fake_file_rule){.unwatched = 1, .ask = all_ops});
+    int fd = open(declined, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    CHECK(closed_within(declined, 1, arrival_ms), "a declined file's channel is closed while it is open");
+    CHECK(pwrite(fd, "free", 4, 0) == 4 && fdatasync(fd) == 0, "I/O on a declined file: %s", strerror(errno));
+    char back[4];
+    CHECK(pread(fd, back, 4, 0) == 4 && memcmp(back, "free", 4) == 0, "reads back");
+    close(fd);
+    CHECK(count_records(SHIM_OP_FILE_IO, declined) == 0, "a declined file's I/O is never asked about");
+
+    /* Watched, but the real open fails: its error, and the channel closes. */
+    work_path(missing, sizeof missing, WATCHED("missing"));
+    CHECK_FAILS(open(missing, O_RDONLY), ENOENT);
+    CHECK(count_records(SHIM_OP_FILE_OPEN, missing) == 1, "the open was asked about");
+    CHECK(closed_within(missing, 1, arrival_ms), "a failed real open closes the channel");
+}
+
+static void unwatched_paths_not_asked(void)
+{
+    /* Near misses of the watch list: a sibling sharing the directory's name
+     * as a prefix, names around the exact entry, the directory itself, a
+     * path through a symbolic link (not followed), a relative entry (ignored). */
+    static const char *const near_misses[] = {"watchedX", "exact2", "exac", "relative/ignored/file",
+                                              "link/via-link"};
+    char path[PATH_MAX], target[PATH_MAX];
+    work_path(path, sizeof path, "relative");
+    REQUIRE(mkdir(path, 0755) == 0);
+    work_path(path, sizeof path, "relative/ignored");
+    REQUIRE(mkdir(path, 0755) == 0);
+    work_path(path, sizeof path, "link");
+    work_path(target, sizeof target, FAKE_WATCHED_DIR);
+    REQUIRE(symlink(target, path) == 0);
+    make_work_file(WATCHED("via-link"), 'v', 1); /* exists: a shim following links would find it watched */
+    for (size_t i = 0; i < sizeof near_misses / sizeof near_misses[0]; i++) {
+        work_path(path, sizeof path, near_misses[i]);
+        int fd = open(path, O_RDWR | O_CREAT, 0600);
+        REQUIRE(fd >= 0);
+        CHECK(pwrite(fd, "x", 1, 0) == 1 && fsync(fd) == 0, "%s: I/O works", near_misses[i]);
+        close(fd);
+    }
+    work_path(path, sizeof path, "relative");
+    REQUIRE(chdir(path) == 0);
+    int fd = open("ignored/relative-open", O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    int directory = open(target, O_RDONLY | O_DIRECTORY);
+    REQUIRE(directory >= 0);
+    close(directory);
+    CHECK(count_records(0, NULL) == 0, "none of these reached the harness (%zu records)", count_records(0, NULL));
+
+    /* The control: the exact entry is watched. */
+    work_path(path, sizeof path, FAKE_WATCHED_EXACT);
+    fd = open(path, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    CHECK(count_records(SHIM_OP_FILE_OPEN, path) == 1, "the exact entry is watched");
+}
+
+static void relative_and_openat_paths(void)
+{
+    char work[PATH_MAX], path[PATH_MAX];
+    work_path(work, sizeof work, "");
+    work[strlen(work) - 1] = '\0';
+    work_path(path, sizeof path, FAKE_WATCHED_DIR);
+    REQUIRE(chdir(path) == 0);
+    int fd = open("relative", O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    work_path(path, sizeof path, WATCHED("relative"));
+    CHECK(count_records(SHIM_OP_FILE_OPEN, path) == 1, "open(\"relative\") is %s to the harness", path);
+
+    REQUIRE(chdir(work) == 0);
+    fd = open("./" FAKE_WATCHED_DIR "//./dotted", O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    work_path(path, sizeof path, WATCHED("dotted"));
+    CHECK(count_records(SHIM_OP_FILE_OPEN, path) == 1, "\"//\" and \".\" are tidied away: %s", path);
+
+    int dirfd = open(work, O_RDONLY | O_DIRECTORY);
+    REQUIRE(dirfd >= 0);
+    fd = openat(dirfd, WATCHED("at"), O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    work_path(path, sizeof path, WATCHED("at"));
+    CHECK(count_records(SHIM_OP_FILE_OPEN, path) == 1, "openat(dirfd) resolves against dirfd: %s", path);
+    fd = openat(AT_FDCWD, FAKE_WATCHED_EXACT, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    work_path(path, sizeof path, FAKE_WATCHED_EXACT);
+    CHECK(count_records(SHIM_OP_FILE_OPEN, path) == 1, "openat(AT_FDCWD) against the cwd: %s", path);
+
+    /* A link inside the watched directory to a file outside: the name the
+     * program used is what counts. */
+    make_work_file("outside", 'o', 16);
+    work_path(path, sizeof path, WATCHED("pointer"));
+    REQUIRE(symlink("../outside", path) == 0);
+    fd = openat(dirfd, WATCHED("pointer"), O_RDONLY);
+    REQUIRE(fd >= 0);
+    char byte = 0;
+    CHECK(read(fd, &byte, 1) == 1 && byte == 'o', "reads the link's target");
+    close(fd);
+    CHECK(count_records(SHIM_OP_FILE_OPEN, path) == 1, "opened by its name, %s", path);
+    work_path(path, sizeof path, "outside");
+    CHECK(count_records(0, path) == 0, "the target's own name was never reported");
+    close(dirfd);
+}
+
+static void watched_write_faults(void)
+{
+    char path[PATH_MAX];
+    work_path(path, sizeof path, WATCHED("faults"));
+    make_work_file(WATCHED("faults"), 'o', 1024);
+    int fd = open(path, O_RDWR);
+    REQUIRE(fd >= 0);
+    char sector[512], back[1024];
+    memset(sector, 'N', sizeof sector);
+
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .fail_ops = SHIM_FILE_WRITE, .fail_error = EIO});
+    CHECK_FAILS(pwrite(fd, sector, sizeof sector, 0), EIO);
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .fail_ops = SHIM_FILE_WRITE, .fail_error = ENOSPC});
+    CHECK_FAILS(pwrite(fd, sector, sizeof sector, 512), ENOSPC);
+    CHECK_FAILS(write(fd, sector, sizeof sector), ENOSPC);
+    struct iovec parts[2] = {{sector, 100}, {sector, 100}};
+    CHECK_FAILS(writev(fd, parts, 2), ENOSPC);
+    CHECK_FAILS(pwritev(fd, parts, 2, 0), ENOSPC);
+    CHECK_FAILS(pwritev2(fd, parts, 2, -1, 0), ENOSPC);
+    CHECK(lseek(fd, 0, SEEK_CUR) == 0, "a refused write leaves the position alone");
+    CHECK(pread(fd, back, sizeof back, 0) == 1024 && all_bytes(back, 1024, 'o'), "refused writes touch nothing");
+    CHECK(count_records(SHIM_OP_FILE_IO, path) == 7, "each refused write (and the read) was asked about");
+    CHECK(count_records(SHIM_OP_FILE_DONE, path) == 1, "only the read was done (a refused call is not)");
+
+    /* Short writes: the kernel gets the first `limit` bytes. */
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .limited = 1, .limit = 100});
+    CHECK(pwrite(fd, sector, sizeof sector, 0) == 100, "a short pwrite");
+    CHECK(pread(fd, back, 102, 0) == 100, "reads are cut too");
+    REQUIRE(pread(fd, back, 200, 0) == 100); /* still limited */
+    CHECK(all_bytes(back, 100, 'N'), "the first 100 bytes were written");
+    struct fake_file_record done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(done.flags == SHIM_FILE_READ && done.value == 100, "the last FILE_DONE: op %u, %u bytes", done.flags,
+          done.value);
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .limited = 1, .limit = 5});
+    struct iovec letters[2] = {{"abc", 3}, {"defg", 4}};
+    REQUIRE(lseek(fd, 0, SEEK_SET) == 0);
+    CHECK(writev(fd, letters, 2) == 5, "a short writev cuts the iovec list");
+    CHECK(lseek(fd, 0, SEEK_CUR) == 5, "and the position moved by what was written");
+    set_rule(path, (struct fake_file_rule){.ask = all_ops});
+    REQUIRE(pread(fd, back, 8, 0) == 8);
+    CHECK(memcmp(back, "abcdeNNN", 8) == 0, "the file holds \"%.8s\"", back);
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .limited = 1, .limit = 0});
+    CHECK(write(fd, "zz", 2) == 0, "a write allowed no bytes writes none");
+    close(fd);
+}
+
+static void watched_read_and_sync_faults(void)
+{
+    char path[PATH_MAX];
+    work_path(path, sizeof path, WATCHED("reads"));
+    make_work_file(WATCHED("reads"), 'r', 512);
+    int fd = open(path, O_RDWR);
+    REQUIRE(fd >= 0);
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .fail_ops = SHIM_FILE_READ, .fail_error = EIO});
+    char buffer[16];
+    memset(buffer, '#', sizeof buffer);
+    volatile size_t length = sizeof buffer; /* fortified: __pread_chk, __read_chk */
+    CHECK_FAILS(pread(fd, buffer, length, 0), EIO);
+    CHECK_FAILS(read(fd, buffer, length), EIO);
+    struct iovec parts[2] = {{buffer, 8}, {buffer + 8, 8}};
+    CHECK_FAILS(readv(fd, parts, 2), EIO);
+    CHECK_FAILS(preadv(fd, parts, 2, 0), EIO);
+    CHECK_FAILS(preadv2(fd, parts, 2, -1, 0), EIO);
+    CHECK(all_bytes(buffer, sizeof buffer, '#'), "a refused read fills nothing");
+    CHECK(lseek(fd, 0, SEEK_CUR) == 0, "nor moves the position");
+    CHECK(pwrite(fd, "w", 1, 0) == 1, "writes still work: %s", strerror(errno));
+
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .fail_ops = SHIM_FILE_SYNC, .fail_error = EIO});
+    CHECK_FAILS(fdatasync(fd), EIO);
+    CHECK_FAILS(fsync(fd), EIO);
+    CHECK_FAILS(sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE), EIO);
+    CHECK(pread(fd, buffer, 4, 0) == 4 && memcmp(buffer, "wrrr", 4) == 0, "reads work again");
+    struct fake_file_record sync = last_record(SHIM_OP_FILE_IO, path);
+    set_rule(path, (struct fake_file_rule){.ask = all_ops});
+    CHECK(fdatasync(fd) == 0, "fdatasync once the harness allows it: %s", strerror(errno));
+    struct fake_file_record asked = last_record(SHIM_OP_FILE_IO, path);
+    struct fake_file_record done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(asked.flags == SHIM_FILE_SYNC && asked.value == 0, "FILE_IO of a sync: op %u value %u", asked.flags,
+          asked.value);
+    CHECK(done.flags == SHIM_FILE_SYNC && done.value == 0 && done.reserved == 0, "FILE_DONE of a sync: op %u",
+          done.flags);
+    CHECK(sync.flags == SHIM_FILE_READ, "a refused sync is not done (the last FILE_IO before was the read)");
+    close(fd);
+}
+
+static void watched_done_reports(void)
+{
+    char path[PATH_MAX];
+    work_path(path, sizeof path, WATCHED("done"));
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    char sector[512];
+    for (size_t i = 0; i < sizeof sector; i++)
+        sector[i] = (char)('A' + i % 8);
+
+    CHECK(pwrite(fd, sector, sizeof sector, 1024) == 512, "pwrite: %s", strerror(errno));
+    struct fake_file_record asked = last_record(SHIM_OP_FILE_IO, path);
+    struct fake_file_record done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(asked.flags == SHIM_FILE_WRITE && asked.value == 512 && record_offset(&asked) == 1024,
+          "FILE_IO: op %u, %u bytes at %llu", asked.flags, asked.value, (unsigned long long)record_offset(&asked));
+    CHECK(asked.snapshot_valid && all_bytes((const char *)asked.snapshot, fake_snapshot_bytes, '\0'),
+          "FILE_IO comes before the write");
+    CHECK(done.flags == SHIM_FILE_WRITE && done.value == 512 && done.reserved == 0 && record_offset(&done) == 1024,
+          "FILE_DONE: op %u, %u bytes at %llu, errno %u", done.flags, done.value,
+          (unsigned long long)record_offset(&done), done.reserved);
+    CHECK(done.snapshot_valid && memcmp(done.snapshot, "ABCDEFGH", fake_snapshot_bytes) == 0,
+          "FILE_DONE comes after the write: \"%.8s\"", (const char *)done.snapshot);
+    CHECK(done.id != 0 && done.id == asked.id, "both name the file");
+
+    /* Offsets past 4 GiB use port for the high half. */
+    off_t far = ((off_t)1 << 32) + 512;
+    CHECK(pwrite64(fd, "far", 3, far) == 3, "pwrite64 beyond 4 GiB: %s", strerror(errno));
+    done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(done.node == 512 && done.port == 1 && done.value == 3, "node %u port %u value %u", done.node, done.port,
+          done.value);
+    REQUIRE(ftruncate(fd, 4096) == 0);
+
+    /* read() and write() report the position. */
+    REQUIRE(lseek(fd, 2048, SEEK_SET) == 2048);
+    CHECK(write(fd, "position", 8) == 8, "write: %s", strerror(errno));
+    asked = last_record(SHIM_OP_FILE_IO, path);
+    CHECK(asked.flags == SHIM_FILE_WRITE && record_offset(&asked) == 2048 && asked.value == 8,
+          "write() at the position: %llu", (unsigned long long)record_offset(&asked));
+    char buffer[16];
+    volatile size_t four = 4;
+    CHECK(read(fd, buffer, four) == 4, "read: %s", strerror(errno));
+    done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(done.flags == SHIM_FILE_READ && record_offset(&done) == 2056 && done.value == 4,
+          "read() at the position: %llu, %u bytes", (unsigned long long)record_offset(&done), done.value);
+    struct iovec parts[2] = {{"ab", 2}, {"cde", 3}};
+    REQUIRE(lseek(fd, 3000, SEEK_SET) == 3000);
+    CHECK(writev(fd, parts, 2) == 5, "writev");
+    done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(done.flags == SHIM_FILE_WRITE && record_offset(&done) == 3000 && done.value == 5,
+          "writev() at the position: %llu, %u bytes", (unsigned long long)record_offset(&done), done.value);
+    CHECK(pwritev2(fd, parts, 2, -1, 0) == 5, "pwritev2 at the position");
+    done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(record_offset(&done) == 3005, "pwritev2(-1) at the position: %llu", (unsigned long long)record_offset(&done));
+    char first[2], rest[3];
+    struct iovec into[2] = {{first, 2}, {rest, 3}};
+    CHECK(preadv(fd, into, 2, 3000) == 5 && memcmp(first, "ab", 2) == 0 && memcmp(rest, "cde", 3) == 0, "preadv");
+    done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(done.flags == SHIM_FILE_READ && record_offset(&done) == 3000 && done.value == 5, "preadv's FILE_DONE");
+    CHECK(pread(fd, buffer, sizeof buffer, 4090) == 6, "pread across the end");
+    CHECK(last_record(SHIM_OP_FILE_DONE, path).value == 6, "FILE_DONE counts what was read");
+
+    /* A real call that fails is reported with its errno. */
+    int reader = open(path, O_RDONLY);
+    REQUIRE(reader >= 0);
+    CHECK_FAILS(pwrite(reader, "no", 2, 0), EBADF);
+    done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(done.flags == SHIM_FILE_WRITE && done.value == 0 && done.reserved == EBADF && done.id != asked.id,
+          "FILE_DONE of a failed write: value %u, errno %u", done.value, done.reserved);
+    close(reader);
+
+    /* The program is held in its call until FILE_DONE is answered. */
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .done_delay_ms = 300});
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    CHECK(pwrite(fd, sector, sizeof sector, 0) == 512, "a held pwrite");
+    long waited = elapsed_ms(&start);
+    CHECK(waited >= 280, "pwrite returned after %ld ms, before FILE_DONE's reply", waited);
+
+    errno = 4242;
+    set_rule(path, (struct fake_file_rule){.ask = all_ops});
+    int again = open(path, O_RDWR);
+    CHECK(again >= 0 && errno == 4242, "a watched open keeps errno, got %d", errno);
+    CHECK(pwrite(again, "k", 1, 0) == 1 && fdatasync(again) == 0 && errno == 4242, "watched I/O keeps errno, got %d",
+          errno);
+    close(again);
+    close(fd);
+}
+
+static void watched_only_asked_kinds(void)
+{
+    char path[PATH_MAX];
+    work_path(path, sizeof path, WATCHED("writes-only"));
+    set_rule(path, (struct fake_file_rule){.ask = SHIM_FILE_WRITE, .no_done = 1});
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    char buffer[4];
+    CHECK(pwrite(fd, "data", 4, 0) == 4, "pwrite");
+    CHECK(pread(fd, buffer, 4, 0) == 4 && read(fd, buffer, 4) == 4 && fsync(fd) == 0, "reads and syncs");
+    CHECK(count_records(SHIM_OP_FILE_IO, path) == 1, "only the write was asked about");
+    CHECK(count_records(SHIM_OP_FILE_DONE, path) == 0, "and no FILE_DONE asked for");
+    close(fd);
+}
+
+static void watched_chardev_fstat(void)
+{
+    const char *world = getenv(SHIM_ENV_WORLD);
+    REQUIRE(world != NULL);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", world, FAKE_WATCHED_CHARDEV);
+    int fd = open(path, O_RDWR);
+    REQUIRE(fd >= 0);
+    CHECK(count_records(SHIM_OP_FILE_OPEN, path) == 1, "the device's open was seen");
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == chardev_major &&
+              minor(st.st_rdev) == FAKE_WATCHED_CHARDEV_MINOR,
+          "fstat of a watched chardev: mode %o rdev %u:%u", st.st_mode, major(st.st_rdev), minor(st.st_rdev));
+    struct stat64 st64;
+    CHECK(fstat64(fd, &st64) == 0 && S_ISCHR(st64.st_mode), "fstat64");
+    CHECK(fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 && S_ISCHR(st.st_mode), "fstatat(AT_EMPTY_PATH)");
+    struct statx sx;
+    CHECK(statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0 && S_ISCHR(sx.stx_mode) &&
+              sx.stx_rdev_minor == FAKE_WATCHED_CHARDEV_MINOR, "statx");
+    CHECK(__fxstat(1, fd, &st) == 0 && S_ISCHR(st.st_mode), "__fxstat");
+    CHECK(pwrite(fd, "EFS!", 4, 100) == 4, "pwrite: %s", strerror(errno));
+    struct fake_file_record done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(done.value == 4 && done.node == 100 && memcmp(done.snapshot, "EFS!", 4) == 0, "the write was watched");
+    close(fd);
+    CHECK(closed_within(path, 1, arrival_ms), "and its last close");
+}
+
+static void watched_stdio_stream(void)
+{
+    char path[PATH_MAX];
+    work_path(path, sizeof path, WATCHED("stream"));
+    FILE *stream = fopen(path, "w+");
+    REQUIRE(stream != NULL);
+    CHECK(last_record(SHIM_OP_FILE_OPEN, path).value == (O_RDWR | O_CREAT | O_TRUNC), "fopen(\"w+\")'s flags: %#x",
+          last_record(SHIM_OP_FILE_OPEN, path).value);
+    CHECK(fputs("hello\n", stream) >= 0 && fflush(stream) == 0, "fputs + fflush");
+    struct fake_file_record done = last_record(SHIM_OP_FILE_DONE, path);
+    CHECK(done.flags == SHIM_FILE_WRITE && done.value == 6 && record_offset(&done) == 0, "the flush was a write of %u",
+          done.value);
+    rewind(stream);
+    char line[16] = {0};
+    CHECK(fgets(line, sizeof line, stream) != NULL && strcmp(line, "hello\n") == 0, "fgets: \"%s\"", line);
+    CHECK(last_record(SHIM_OP_FILE_DONE, path).flags == SHIM_FILE_READ, "the read was watched");
+    fclose(stream);
+    CHECK(closed_within(path, 1, arrival_ms), "fclose() is the last close");
+}
+
+static void watched_harness_hangs_up(void)
+{
+    char path[PATH_MAX];
+    work_path(path, sizeof path, WATCHED("orphan"));
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .hang_up = 1});
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    CHECK(pwrite(fd, "data", 4, 0) == 4, "the write goes ahead without a harness: %s", strerror(errno));
+    set_rule(path, (struct fake_file_rule){.ask = all_ops, .fail_ops = all_ops, .fail_error = EIO});
+    CHECK(pwrite(fd, "more", 4, 4) == 4 && fdatasync(fd) == 0, "later calls are not asked about: %s",
+          strerror(errno));
+    char back[8];
+    CHECK(pread(fd, back, 8, 0) == 8 && memcmp(back, "datamore", 8) == 0, "the file got both writes");
+    CHECK(count_records(SHIM_OP_FILE_IO, path) == 1, "only the first call was asked about");
+    CHECK(close(fd) == 0, "close");
+}
+
+enum { writer_threads = 4, writes_per_thread = 50 };
+
+static int shared_fd;
+
+static void *write_sectors(void *argument)
+{
+    char sector[512];
+    intptr_t thread = (intptr_t)argument;
+    memset(sector, (int)('a' + thread), sizeof sector);
+    for (int i = 0; i < writes_per_thread; i++) {
+        off_t at = (off_t)(thread * writes_per_thread + i) * 512;
+        if (pwrite(shared_fd, sector, sizeof sector, at) != 512)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void watched_concurrent_io(void)
+{
+    char path[PATH_MAX];
+    work_path(path, sizeof path, WATCHED("threads"));
+    shared_fd = open(path, O_RDWR | O_CREAT, 0600);
+    REQUIRE(shared_fd >= 0);
+    pthread_t threads[writer_threads];
+    for (intptr_t i = 0; i < writer_threads; i++)
+        REQUIRE(pthread_create(&threads[i], NULL, write_sectors, (void *)i) == 0);
+    for (int i = 0; i < writer_threads; i++) {
+        void *failed;
+        pthread_join(threads[i], &failed);
+        CHECK(failed == NULL, "thread %d's writes", i);
+    }
+    const struct file_log *log = read_log();
+    size_t pairs = 0;
+    for (size_t i = 0; i + 1 < log->count; i++) {
+        const struct fake_file_record *r = &log->records[i];
+        if (r->op == SHIM_OP_FILE_IO && r->flags == SHIM_FILE_WRITE) {
+            const struct fake_file_record *next = &log->records[i + 1];
+            pairs += next->op == SHIM_OP_FILE_DONE && next->node == r->node && next->value == 512;
+        }
+    }
+    CHECK(pairs == writer_threads * writes_per_thread, "every FILE_IO followed by its FILE_DONE: %zu pairs", pairs);
+    CHECK(count_records(FAKE_RECORD_PROTOCOL_ERROR, NULL) == 0, "no exchanges mixed");
+    close(shared_fd);
+}
+
+static void watch_list_unset(void)
+{
+    CHECK(getenv(SHIM_ENV_WATCH) == NULL, "run without %s", SHIM_ENV_WATCH);
+    char path[PATH_MAX];
+    work_path(path, sizeof path, WATCHED("unwatched"));
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    CHECK(pwrite(fd, "x", 1, 0) == 1 && fdatasync(fd) == 0, "I/O works");
+    close(fd);
+    CHECK(count_records(0, NULL) == 0, "nothing reached the harness");
+    const char *world = getenv(SHIM_ENV_WORLD);
+    REQUIRE(world != NULL);
+    snprintf(path, sizeof path, "%s/%s", world, FAKE_WATCHED_CHARDEV);
+    fd = open(path, O_RDWR);
+    REQUIRE(fd >= 0);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && S_ISCHR(st.st_mode), "an unwatched chardev is still one");
+    close(fd);
+}
+
 /* ---- without a harness ------------------------------------------------------ */
 
 static void errno_kept_on_pass_through(void)
@@ -819,6 +1442,13 @@ static void harness_unreachable(void)
     REQUIRE(fd >= 0);
     expect_text(fd, "decoy\n", "with the harness unreachable state files are real files");
     close(fd);
+    /* RMTFS_HIL_WATCH=/tmp/ names it, but nobody listens: an ordinary file. */
+    snprintf(path, sizeof path, "%s/watched-without-harness", scratch);
+    fd = open(path, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    CHECK(pwrite(fd, "ok", 2, 0) == 2 && fdatasync(fd) == 0 && read(fd, path, 2) == 2 && memcmp(path, "ok", 2) == 0,
+          "a watched file works without its harness: %s", strerror(errno));
+    close(fd);
     remove_scratch();
 }
 
@@ -846,6 +1476,19 @@ static const struct {
     {"remoteproc_state_file", remoteproc_state_file},
     {"chardev_fstat", chardev_fstat},
     {"fortified_entry_points", fortified_entry_points},
+    {"watched_open_and_last_close", watched_open_and_last_close},
+    {"watched_open_refused_or_declined", watched_open_refused_or_declined},
+    {"unwatched_paths_not_asked", unwatched_paths_not_asked},
+    {"relative_and_openat_paths", relative_and_openat_paths},
+    {"watched_write_faults", watched_write_faults},
+    {"watched_read_and_sync_faults", watched_read_and_sync_faults},
+    {"watched_done_reports", watched_done_reports},
+    {"watched_only_asked_kinds", watched_only_asked_kinds},
+    {"watched_chardev_fstat", watched_chardev_fstat},
+    {"watched_stdio_stream", watched_stdio_stream},
+    {"watched_harness_hangs_up", watched_harness_hangs_up},
+    {"watched_concurrent_io", watched_concurrent_io},
+    {"watch_list_unset", watch_list_unset},
     {"errno_kept_on_pass_through", errno_kept_on_pass_through},
     {"no_harness_configured", no_harness_configured},
     {"harness_unreachable", harness_unreachable},

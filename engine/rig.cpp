@@ -1,0 +1,392 @@
+#include "engine/rig.hpp"
+
+#include <boost/asio/post.hpp>
+#include <fstream>
+
+#include "sim/errno_names.hpp"
+#include "sim/name_service.hpp"
+
+namespace rmtfs_hil::engine {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// One remote processor: its remoteproc, link, modem and coupling.
+struct Rig::ModemSlot {
+    ModemSpec spec;
+    sim::Remoteproc* remoteproc = nullptr;
+    std::unique_ptr<sim::FabricLink> link;
+    std::unique_ptr<sim::Modem> modem;
+    std::unique_ptr<sim::ModemCoupling> coupling;
+    std::function<void()> power_on;   // what the remoteproc starting does to it
+    std::function<void()> power_off;
+    std::vector<sim::BootResult> boot_results;  // one per finished boot, in order
+    unsigned boots = 0;
+    unsigned crashes = 0;
+};
+
+Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
+    if (options.modems.empty()) return unexpected(std::string("a rig needs at least one modem"));
+    std::unique_ptr<Rig> rig(new Rig(std::move(options)));
+    server::SandboxOptions sandbox;
+    sandbox.board = rig->options_.board;
+    sandbox.kernel_name_service = rig->options_.kernel_name_service;
+    sandbox.world.keep = rig->options_.keep_world;
+    sandbox.world.partition_size_bytes = rig->options_.partition_bytes;
+    sandbox.world.storage_content = server::StorageContent::pattern(rig->options_.seed);
+    auto created = server::Sandbox::create(rig->io_, sandbox);
+    if (!created) return unexpected(created.error().message);
+    rig->sandbox_ = std::move(*created);
+    Rig& r = *rig;
+    r.sandbox_->fabric().set_trace([&r](const sim::TraceEvent& e) {
+        r.record(std::string(sim::to_string(e.source)), e.kind, e.detail);
+    });
+    server::StorageWatch& storage = r.sandbox_->storage_watch();
+    storage.ask_storage_reads(r.options_.ask_storage_reads);
+    storage.ask_memory_io(r.options_.ask_memory_io);
+
+    server::ProcessEvents& events = r.daemon_events_;
+    events.output = [&r](const server::OutputLine& line) {
+        r.daemon_log_.push_back(line.text);
+        r.record("server", "log", line.text);
+    };
+    events.started = [&r](const server::ProcessStarted& s) {
+        r.record("server", "started", "pid " + std::to_string(s.pid) + " (start " + std::to_string(s.starts) + ")");
+    };
+    events.ended = [&r](const server::ProcessEnded& e) {
+        r.last_exit_ = e.exit;
+        ++r.daemon_ends_;
+        r.record("server", "ended", e.exit.describe());
+    };
+    events.job_control = [&r](const server::JobControlChange& c) {
+        r.record("server", c.stopped ? "stopped" : "continued", c.stopped ? "by signal " + std::to_string(c.signal) : "");
+    };
+    events.gave_up = [&r](const server::GaveUp& g) { r.record("server", "gave_up", g.reason); };
+    events.start_failed = [&r](const server::StartError& e) { r.record("server", "start_failed", e.message); };
+    r.make_daemon(r.options_.server);
+
+    server::ProcessFaults::Target target;
+    target.pid = [&r] { return r.daemon_->pid(); };
+    target.signal = [&r](int signal_number) { r.signal_daemon(signal_number); };
+    target.restart = [&r] {
+        // Restarting re-enters the loop; do it from a fresh handler.
+        boost::asio::post(r.io_, [&r] {
+            if (auto restarted = r.restart_daemon(); !restarted) r.record("harness", "error", restarted.error());
+        });
+    };
+    r.process_faults_ = std::make_unique<server::ProcessFaults>(r.io_, r.sandbox_->fabric(), storage, target);
+
+    // Every partition's starting contents are what the ledger allows first.
+    for (const auto& partition : r.sandbox_->board().partitions)
+        r.ledger_.set_initial("/boot/" + partition.file_name, r.storage_file(partition.file_name));
+
+    for (std::size_t i = 0; i < r.options_.modems.size(); ++i) r.make_modem(i);
+    storage.on_memory([&r](bool opened, unsigned count) {
+        for (auto& slot : r.modems_) slot->coupling->memory_device(opened, count);
+    });
+    return rig;
+}
+
+Rig::Rig(RigOptions options) : options_(std::move(options)), epoch_(Clock::now()) {}
+
+Rig::~Rig() {
+    // The modems and couplings hold callbacks into the sandbox's objects.
+    modems_.clear();
+    process_faults_.reset();
+    daemon_.reset();
+    name_service_.reset();
+    if (sandbox_) sandbox_->fabric().set_trace({});
+}
+
+void Rig::record(std::string source, std::string kind, std::string detail) {
+    double at = std::chrono::duration<double, std::milli>(Clock::now() - epoch_).count();
+    events_.push_back(RigEvent{at, std::move(source), std::move(kind), std::move(detail)});
+}
+
+std::vector<std::string> Rig::daemon_argv(const std::string& binary) const {
+    std::vector<std::string> argv{binary};
+    for (const auto& arg : options_.server_args)
+        argv.push_back(arg == storage_placeholder ? sandbox_->world().storage_dir().string() : arg);
+    return argv;
+}
+
+void Rig::make_daemon(const std::string& binary) {
+    daemon_ = std::make_unique<server::SupervisedProcess>(io_, sandbox_->launch(daemon_argv(binary)), daemon_events_,
+                                                          options_.restart);
+}
+
+void Rig::make_modem(std::size_t index) {
+    auto slot = std::make_unique<ModemSlot>();
+    slot->spec = options_.modems[index];
+    sim::ModemConfig& config = slot->spec.config;
+    auto partition_sectors = static_cast<std::uint32_t>(options_.partition_bytes / rmtfs::sector_size_bytes);
+    config.image_sectors = std::min(config.image_sectors, partition_sectors);
+    if (index == 0) {
+        slot->remoteproc = &sandbox_->modem();
+        config.node = sandbox_->board().modem_node;
+    } else {
+        slot->remoteproc = &sandbox_->remoteprocs().add("remoteproc" + std::to_string(index), slot->spec.name);
+    }
+    ModemSlot* s = slot.get();
+    slot->link = std::make_unique<sim::FabricLink>(io_, sandbox_->fabric(), slot->spec.name);
+    slot->link->bring_down();  // its processor is off until something starts it
+    sim::Modem::Events events;
+    std::string name = slot->spec.name;
+    events.state_changed = [this, name](sim::ModemState state) {
+        record("modem", "state", name + ": " + std::string(sim::to_string(state)));
+    };
+    events.service_lost = [this, name](const sim::RemoteServer&) { record("modem", "service_lost", name); };
+    events.crashed = [this, s](const std::string& reason) {
+        ++s->crashes;
+        record("modem", "crashed", s->spec.name + ": " + reason);
+        ledger_.resolve_pending_as_unknown();
+        boost::asio::post(io_, [s, reason] { s->coupling->modem_crashed(reason); });
+    };
+    events.recovered = [this, name] { record("modem", "recovered", name); };
+    slot->modem = std::make_unique<sim::Modem>(
+        io_, *slot->link, sandbox_->shared_memory(), config, events,
+        [this](const sim::TraceEvent& e) { record("modem", e.kind, e.detail); });
+    slot->modem->attach_ledger(ledger_);
+    slot->power_on = [this, s] {
+            s->link->bring_up();
+            ++s->boots;
+            s->modem->boot([this, s](const sim::BootResult& result) {
+                s->boot_results.push_back(result);
+                record("modem", result.ok ? "booted" : "boot_failed", s->spec.name + (result.ok ? "" : ": " + result.reason));
+            });
+    };
+    slot->power_off = [s] {
+        s->link->bring_down();
+        s->modem->shutdown();
+        if (s->boot_results.size() < s->boots)
+            s->boot_results.push_back(sim::BootResult{false, "the processor was stopped before the boot finished"});
+    };
+    slot->coupling = std::make_unique<sim::ModemCoupling>(
+        options_.coupling, *slot->remoteproc, *sandbox_->fabric().name_service(),
+        sim::ModemCoupling::Actions{[s] { s->power_on(); }, [s] { s->power_off(); }}, options_.recovery);
+    modems_.push_back(std::move(slot));
+}
+
+bool Rig::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (!done()) {
+        if (Clock::now() >= deadline) return false;
+        if (io_.stopped()) io_.restart();
+        io_.run_one_until(deadline);
+    }
+    return true;
+}
+
+void Rig::run_for(std::chrono::milliseconds duration) {
+    run_until([] { return false; }, duration);
+}
+
+// ---- the daemon ----------------------------------------------------------------
+
+Expected<pid_t, std::string> Rig::start_daemon() {
+    auto started = daemon_->start();
+    if (!started) return unexpected(started.error().message);
+    return started->pid;
+}
+
+bool Rig::service_published() {
+    sim::NameService* ns = sandbox_->fabric().name_service();
+    if (ns == nullptr) return false;
+    for (const auto& server : ns->servers_of(rmtfs::service_id))
+        if (server.node == sandbox_->board().local_node) return true;
+    return false;
+}
+
+bool Rig::wait_for_service(std::chrono::milliseconds timeout) {
+    return run_until([this] { return service_published(); }, timeout);
+}
+
+void Rig::signal_daemon(int signal_number) {
+    auto sent = daemon_->signal(signal_number);
+    record("harness", "signal", "signal " + std::to_string(signal_number) + " to the daemon" +
+                                    (sent ? "" : ": " + sent.error().message));
+}
+
+bool Rig::daemon_running() const {
+    auto state = daemon_->state();
+    return state == server::SupervisedProcess::State::running || state == server::SupervisedProcess::State::stopping;
+}
+
+unsigned Rig::daemon_starts() const { return daemon_->starts(); }
+
+std::optional<server::ProcessExit> Rig::wait_for_daemon_exit(std::chrono::milliseconds timeout) {
+    unsigned ends = daemon_ends_;
+    if (!daemon_running()) return last_exit_;
+    if (!run_until([&] { return daemon_ends_ != ends; }, timeout)) return std::nullopt;
+    return last_exit_;
+}
+
+Expected<pid_t, std::string> Rig::restart_daemon(std::optional<std::string> other_binary) {
+    if (daemon_running()) {
+        unsigned ends = daemon_ends_;
+        daemon_->stop();
+        if (!run_until([&] { return daemon_ends_ != ends; }, server::default_stop_grace + 5s))
+            return unexpected(std::string("the daemon did not end after SIGTERM and SIGKILL"));
+    }
+    if (other_binary) {
+        // An upgrade: the same arguments, events and restart policy.
+        make_daemon(*other_binary);
+        record("harness", "restart", "starting " + *other_binary + " in place of the daemon");
+    } else {
+        record("harness", "restart", "starting the daemon again");
+    }
+    return start_daemon();
+}
+
+// ---- modems ----------------------------------------------------------------------
+
+sim::Modem* Rig::modem(std::size_t index) { return index < modems_.size() ? modems_[index]->modem.get() : nullptr; }
+sim::Remoteproc& Rig::remoteproc(std::size_t index) { return *modems_.at(index)->remoteproc; }
+sim::FabricLink& Rig::link(std::size_t index) { return *modems_.at(index)->link; }
+sim::ModemState Rig::modem_state(std::size_t index) { return modems_.at(index)->modem->state(); }
+unsigned Rig::modem_crashes(std::size_t index) const { return modems_.at(index)->crashes; }
+unsigned Rig::modem_boots(std::size_t index) const { return modems_.at(index)->boots; }
+
+void Rig::start_modem(std::size_t index) {
+    ModemSlot& slot = *modems_.at(index);
+    if (slot.remoteproc->state() == sim::RemoteprocState::running) return;
+    slot.remoteproc->set_state(sim::RemoteprocState::running, "started by the harness");
+    slot.power_on();
+}
+
+sim::BootResult Rig::boot_modem(std::size_t index, std::chrono::milliseconds timeout) {
+    start_modem(index);
+    auto result = wait_for_boot(index, timeout);
+    if (!result) return sim::BootResult{false, "the boot did not finish within " + std::to_string(timeout.count()) + " ms"};
+    return *result;
+}
+
+std::optional<sim::BootResult> Rig::wait_for_boot(std::size_t index, std::chrono::milliseconds timeout, unsigned nth) {
+    ModemSlot& slot = *modems_.at(index);
+    std::size_t wanted = nth != 0 ? nth : std::max(slot.boots, 1u);
+    if (!run_until([&] { return slot.boot_results.size() >= wanted; }, timeout)) return std::nullopt;
+    return slot.boot_results[wanted - 1];
+}
+
+void Rig::stop_modem(std::size_t index) {
+    ModemSlot& slot = *modems_.at(index);
+    if (slot.remoteproc->state() == sim::RemoteprocState::offline) return;
+    slot.remoteproc->set_state(sim::RemoteprocState::offline, "stopped by the harness");
+    slot.power_off();
+}
+
+WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data) {
+    sim::Modem& m = *modems_.at(modem_index)->modem;
+    std::optional<sim::Response> response;
+    std::size_t before = ledger_.writes();
+    m.write(partition, sector, data, [&](const sim::Response& r) { response = r; });
+    run_until([&] { return response.has_value(); }, m.config().request_timeout + 5s);
+    WriteResult result;
+    result.outcome = ledger_.writes() > before ? ledger_.outcome(before) : sim::WriteOutcome::pending;
+    if (!response) result.detail = "no answer";
+    else if (*response) result.detail = rmtfs::summary(**response);
+    else result.detail = std::string(sim::to_string(response->error().kind)) + ": " + response->error().detail;
+    return result;
+}
+
+ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count) {
+    sim::Modem& m = *modems_.at(modem_index)->modem;
+    std::optional<Expected<Bytes, std::string>> answer;
+    m.read(partition, sector, count, [&](const Expected<Bytes, std::string>& r) { answer = r; });
+    run_until([&] { return answer.has_value(); }, m.config().request_timeout + 5s);
+    ReadResult result;
+    if (!answer) {
+        result.detail = "no answer";
+    } else if (!*answer) {
+        result.detail = answer->error();
+    } else {
+        result.ok = true;
+        result.data = **answer;
+        if (auto violation = ledger_.read_returned(m.config().partitions.at(partition), sector, result.data))
+            result.detail = violation->describe();
+    }
+    return result;
+}
+
+// ---- faults ----------------------------------------------------------------------
+
+Expected<std::vector<server::RevertedRange>, std::string> Rig::lose_power() {
+    record("harness", "power_loss", "power lost: the daemon dies, unsynced storage writes are lost");
+    if (daemon_running()) {
+        unsigned ends = daemon_ends_;
+        daemon_->kill();
+        if (!run_until([&] { return daemon_ends_ != ends; }, 10s))
+            return unexpected(std::string("the daemon did not die of SIGKILL within 10 s"));
+    }
+    // The whole SoC lost power: the remote processors are off too.
+    for (std::size_t i = 0; i < modems_.size(); ++i) stop_modem(i);
+    ledger_.resolve_pending_as_unknown();
+    auto reverted = sandbox_->storage_watch().lose_power();
+    for (const auto& range : reverted)
+        record("harness", "reverted",
+               range.file + ": " + std::to_string(range.length) + " bytes at " + std::to_string(range.offset));
+    return reverted;
+}
+
+void Rig::network_reset() {
+    record("harness", "network_reset", "ENETRESET on every bound socket");
+    sandbox_->fabric().reset_network();
+}
+
+Expected<pid_t, std::string> Rig::start_name_service(const std::string& binary) {
+    if (options_.kernel_name_service)
+        return unexpected(std::string("the kernel's name service holds the control port (set kernel_name_service off)"));
+    if (name_service_ && name_service_->pid()) return unexpected(std::string("the name service is already running"));
+    server::ProcessEvents events;
+    events.output = [this](const server::OutputLine& line) { record("name_service", "log", line.text); };
+    events.ended = [this](const server::ProcessEnded& e) { record("name_service", "ended", e.exit.describe()); };
+    // -f: in the foreground, where the supervisor sees it; node 1 is ours.
+    name_service_ = std::make_unique<server::SupervisedProcess>(
+        io_, sandbox_->launch({binary, "-f", std::to_string(sandbox_->board().local_node)}), events);
+    auto started = name_service_->start();
+    if (!started) return unexpected(started.error().message);
+    record("harness", "name_service", binary + " started, pid " + std::to_string(started->pid));
+    return started->pid;
+}
+
+void Rig::stop_name_service() {
+    if (!name_service_) return;
+    record("harness", "name_service", "stopping the userspace name service");
+    name_service_.reset();  // killed with everything it started
+}
+
+// ---- checks ----------------------------------------------------------------------
+
+std::string Rig::file_of(const std::string& partition_path) const {
+    return fs::path(partition_path).filename().string();
+}
+
+Bytes Rig::storage_file(const std::string& file_name) {
+    fs::path path = sandbox_->world().storage_dir() / file_name;
+    std::ifstream in(path, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::vector<sim::LedgerViolation> Rig::check_storage() {
+    std::vector<sim::LedgerViolation> violations;
+    for (const auto& partition : sandbox_->board().partitions) {
+        std::string key = "/boot/" + partition.file_name;
+        auto found = ledger_.check(key, storage_file(partition.file_name));
+        violations.insert(violations.end(), found.begin(), found.end());
+    }
+    return violations;
+}
+
+std::string Rig::trace_text(std::size_t last) const {
+    std::string text;
+    std::size_t from = last == 0 || last >= events_.size() ? 0 : events_.size() - last;
+    char stamp[32];
+    for (std::size_t i = from; i < events_.size(); ++i) {
+        const RigEvent& e = events_[i];
+        std::snprintf(stamp, sizeof stamp, "%10.3f ", e.at_ms);
+        text += stamp + e.source + " " + e.kind + " " + e.detail + "\n";
+    }
+    return text;
+}
+
+}  // namespace rmtfs_hil::engine

@@ -1,0 +1,194 @@
+// A rig: one run of the real daemon against simulated modems, assembled and
+// driven on one event loop — the sandbox (fabric, name service, devices,
+// storage), the supervised daemon, the remoteprocs with their coupling
+// policy, the modems with their write ledger, the fault points, and one
+// trace of all of it. Scenarios, the Python module and the tests drive it
+// step by step: each call runs the loop until its result is in or its bound
+// has passed.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/bytes.hpp"
+#include "proto/expected.hpp"
+#include "server/board_profile.hpp"
+#include "server/process.hpp"
+#include "server/process_faults.hpp"
+#include "server/sandbox.hpp"
+#include "server/storage_watch.hpp"
+#include "sim/coupling.hpp"
+#include "sim/link_faults.hpp"
+#include "sim/modem.hpp"
+#include "sim/qrtr_endpoint.hpp"
+#include "sim/trace.hpp"
+#include "sim/write_ledger.hpp"
+
+namespace rmtfs_hil::engine {
+
+using namespace std::chrono_literals;
+
+inline constexpr const char* default_server = "/usr/bin/rmtfs";
+// Stands for the storage directory in server arguments.
+inline constexpr const char* storage_placeholder = "{storage}";
+
+struct ModemSpec {
+    std::string name = "modem";
+    sim::ModemConfig config;  // its node, partitions, timeouts, service-loss policy, syncs
+};
+
+struct RigOptions {
+    const server::BoardProfile* board = &server::default_board();
+    std::string server = default_server;
+    // After the binary; "{storage}" is replaced by the storage directory.
+    std::vector<std::string> server_args = {"-o", storage_placeholder, "-v"};
+    server::RestartPolicy restart;
+    sim::CouplingPolicy coupling = sim::CouplingPolicy::manual;
+    bool recovery = true;  // a crashed modem's remoteproc restarts it
+    // One or more remote processors; the first is the board's modem (node 0).
+    std::vector<ModemSpec> modems = {ModemSpec{}};
+    // Storage files: each partition this many bytes, filled from `seed`.
+    std::uint64_t partition_bytes = 256 * 512;
+    std::uint64_t seed = 1;
+    bool kernel_name_service = true;
+    bool ask_storage_reads = false;  // needed for read faults on storage
+    bool ask_memory_io = false;      // needed for faults on the rmtfs_mem device
+    bool keep_world = false;
+};
+
+// One event of the run, as reports show it.
+struct RigEvent {
+    double at_ms = 0;  // since the rig was made
+    std::string source;
+    std::string kind;
+    std::string detail;
+};
+
+struct WriteResult {
+    sim::WriteOutcome outcome = sim::WriteOutcome::pending;
+    std::string detail;  // the response, or why there was none
+};
+
+struct ReadResult {
+    bool ok = false;
+    Bytes data;
+    std::string detail;
+};
+
+class Rig {
+public:
+    static Expected<std::unique_ptr<Rig>, std::string> create(RigOptions options);
+    ~Rig();
+    Rig(const Rig&) = delete;
+    Rig& operator=(const Rig&) = delete;
+
+    boost::asio::io_context& io() { return io_; }
+    server::Sandbox& sandbox() { return *sandbox_; }
+    const RigOptions& options() const { return options_; }
+    std::filesystem::path storage_dir() { return sandbox_->world().storage_dir(); }
+
+    // Runs the loop until `done` or `timeout`; false on timeout.
+    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+    // Runs the loop for `duration` (lets things happen; not a wait for them).
+    void run_for(std::chrono::milliseconds duration);
+
+    // ---- the daemon ----------------------------------------------------------
+    // The new pid, or why it did not start.
+    Expected<pid_t, std::string> start_daemon();
+    // Until service 14 is published by the local node.
+    bool wait_for_service(std::chrono::milliseconds timeout = 10s);
+    bool service_published();
+    void signal_daemon(int signal_number);
+    // Until the daemon's current run ended; its exit, or nullopt on timeout.
+    std::optional<server::ProcessExit> wait_for_daemon_exit(std::chrono::milliseconds timeout = 10s);
+    // SIGTERM (then SIGKILL after the grace), wait for the end, start again.
+    Expected<pid_t, std::string> restart_daemon(std::optional<std::string> other_binary = std::nullopt);
+    server::SupervisedProcess& daemon() { return *daemon_; }
+    bool daemon_running() const;
+    std::vector<std::string> daemon_log() const { return daemon_log_; }
+    unsigned daemon_starts() const;
+
+    // ---- modems --------------------------------------------------------------
+    std::size_t modem_count() const { return modems_.size(); }
+    sim::Modem* modem(std::size_t index = 0);  // nullptr while its processor is off
+    sim::Remoteproc& remoteproc(std::size_t index = 0);
+    sim::FabricLink& link(std::size_t index = 0);
+    // Powers the modem on by hand (what the manual policy leaves to the
+    // scenario): its remoteproc goes running and it starts booting.
+    void start_modem(std::size_t index = 0);
+    // start_modem() and the boot's result within `timeout`.
+    sim::BootResult boot_modem(std::size_t index = 0, std::chrono::milliseconds timeout = 20s);
+    // Until the modem's `nth` boot (1: the first since the rig was made)
+    // finished; nth 0: the latest boot started, or the first if none has.
+    std::optional<sim::BootResult> wait_for_boot(std::size_t index = 0, std::chrono::milliseconds timeout = 20s,
+                                                 unsigned nth = 0);
+    void stop_modem(std::size_t index = 0);
+    sim::ModemState modem_state(std::size_t index = 0);
+    // A ledgered write of whole sectors; waits for the answer (or the timeout
+    // of the modem's request).
+    WriteResult write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data);
+    ReadResult read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count);
+    unsigned modem_crashes(std::size_t index = 0) const;
+    unsigned modem_boots(std::size_t index = 0) const;
+
+    // ---- faults --------------------------------------------------------------
+    server::StorageWatch& storage() { return sandbox_->storage_watch(); }
+    server::ProcessFaults& process_faults() { return *process_faults_; }
+    // ENETRESET on every bound socket (what a name service binding the
+    // control port does).
+    void network_reset();
+    // With RigOptions::kernel_name_service off there is no name service
+    // until this starts the userspace one (qrtr-tools' qrtr-ns) in the
+    // sandbox; it lives until stop_name_service() or the rig's end.
+    Expected<pid_t, std::string> start_name_service(const std::string& binary = "qrtr-ns");
+    void stop_name_service();
+
+    // Power loss: the daemon dies at once, storage loses what was not made
+    // durable, the modems lose power too (their processors go offline);
+    // then the daemon starts again. Returns what storage lost.
+    Expected<std::vector<server::RevertedRange>, std::string> lose_power();
+
+    // ---- checks --------------------------------------------------------------
+    sim::WriteLedger& ledger() { return ledger_; }
+    // Storage files against the ledger: every acknowledged write there, every
+    // unknown one old or new per sector.
+    std::vector<sim::LedgerViolation> check_storage();
+    Bytes storage_file(const std::string& file_name);
+
+    const std::vector<RigEvent>& events() const { return events_; }
+    // The trace as text lines, for evidence in failure messages.
+    std::string trace_text(std::size_t last = 0) const;
+
+private:
+    explicit Rig(RigOptions options);
+    struct ModemSlot;
+
+    void record(std::string source, std::string kind, std::string detail);
+    void make_modem(std::size_t index);
+    void make_daemon(const std::string& binary);
+    std::string file_of(const std::string& partition_path) const;
+    std::vector<std::string> daemon_argv(const std::string& binary) const;
+
+    RigOptions options_;
+    boost::asio::io_context io_;
+    std::chrono::steady_clock::time_point epoch_;
+    std::vector<RigEvent> events_;
+    std::vector<std::string> daemon_log_;
+    std::unique_ptr<server::Sandbox> sandbox_;
+    server::ProcessEvents daemon_events_;
+    std::unique_ptr<server::SupervisedProcess> daemon_;
+    std::optional<server::ProcessExit> last_exit_;
+    unsigned daemon_ends_ = 0;
+    std::unique_ptr<server::ProcessFaults> process_faults_;
+    std::unique_ptr<server::SupervisedProcess> name_service_;
+    sim::WriteLedger ledger_;
+    std::vector<std::unique_ptr<ModemSlot>> modems_;
+};
+
+}  // namespace rmtfs_hil::engine

@@ -1,0 +1,311 @@
+// The Python module `rmtfs_hil`: a rig (engine/rig.hpp) for pytest — the real
+// daemon against simulated modems, with fault points and the write ledger.
+// Every call runs the rig's event loop until its answer is in or its bound
+// has passed, so tests read as a sequence of steps.
+//
+//   import rmtfs_hil
+//   options = rmtfs_hil.RigOptions()
+//   options.coupling = "service-watch"
+//   with rmtfs_hil.Rig(options) as rig:
+//       rig.start_daemon()
+//       assert rig.wait_for_boot().ok
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <csignal>
+
+#include "engine/rig.hpp"
+#include "sim/errno_names.hpp"
+
+namespace py = pybind11;
+using namespace rmtfs_hil;
+
+namespace {
+
+// Options as Python sets them: names and strings, not enums.
+struct PyRigOptions {
+    std::string board = "sdm845";
+    std::string server = engine::default_server;
+    std::vector<std::string> server_args = {"-o", engine::storage_placeholder, "-v"};
+    std::string coupling = "manual";
+    bool recovery = true;
+    bool restart = false;  // restart policy: Restart=always
+    int restart_delay_ms = 1000;
+    int modems = 1;
+    std::string on_service_loss = "fatal";
+    std::string on_open_failure = "fail";
+    int request_timeout_ms = 2000;
+    int service_wait_ms = 10000;
+    int sync_interval_ms = 0;
+    std::uint32_t image_sectors = 256;
+    std::uint64_t partition_bytes = 256 * 512;
+    std::uint64_t seed = 1;
+    bool kernel_name_service = true;
+    bool ask_storage_reads = false;
+    bool ask_memory_io = false;
+};
+
+[[noreturn]] void bad(const std::string& what) { throw py::value_error(what); }
+
+engine::RigOptions to_options(const PyRigOptions& o) {
+    engine::RigOptions options;
+    options.board = server::find_board(o.board);
+    if (options.board == nullptr) bad("unknown board '" + o.board + "'");
+    options.server = o.server;
+    options.server_args = o.server_args;
+    auto coupling = sim::coupling_policy_named(o.coupling);
+    if (!coupling) bad("unknown coupling policy '" + o.coupling + "' (manual, rmtfs-sysfs, mem-open, service-watch)");
+    options.coupling = *coupling;
+    options.recovery = o.recovery;
+    options.restart.enabled = o.restart;
+    options.restart.delay = std::chrono::milliseconds(o.restart_delay_ms);
+    sim::ServiceLoss loss;
+    if (o.on_service_loss == "fatal") loss = sim::ServiceLoss::fatal;
+    else if (o.on_service_loss == "reopen") loss = sim::ServiceLoss::reopen;
+    else if (o.on_service_loss == "ignore") loss = sim::ServiceLoss::ignore;
+    else bad("unknown on_service_loss '" + o.on_service_loss + "' (fatal, reopen, ignore)");
+    sim::OpenFailure open_failure;
+    if (o.on_open_failure == "fail") open_failure = sim::OpenFailure::fail;
+    else if (o.on_open_failure == "crash") open_failure = sim::OpenFailure::crash;
+    else if (o.on_open_failure == "skip") open_failure = sim::OpenFailure::skip;
+    else bad("unknown on_open_failure '" + o.on_open_failure + "' (fail, crash, skip)");
+    if (o.modems < 1) bad("modems must be at least 1");
+    options.modems.clear();
+    for (int i = 0; i < o.modems; ++i) {
+        engine::ModemSpec spec;
+        spec.name = i == 0 ? "modem" : "modem" + std::to_string(i);
+        spec.config.node = i == 0 ? options.board->modem_node : static_cast<std::uint32_t>(10 + i);
+        spec.config.on_service_loss = loss;
+        spec.config.on_open_failure = open_failure;
+        spec.config.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
+        spec.config.service_wait = std::chrono::milliseconds(o.service_wait_ms);
+        spec.config.sync_interval = std::chrono::milliseconds(o.sync_interval_ms);
+        spec.config.image_sectors = o.image_sectors;
+        options.modems.push_back(spec);
+    }
+    options.partition_bytes = o.partition_bytes;
+    options.seed = o.seed;
+    options.kernel_name_service = o.kernel_name_service;
+    options.ask_storage_reads = o.ask_storage_reads;
+    options.ask_memory_io = o.ask_memory_io;
+    return options;
+}
+
+int errno_of(const py::object& error) {
+    if (py::isinstance<py::int_>(error)) return error.cast<int>();
+    auto name = error.cast<std::string>();
+    auto number = sim::errno_named(name);
+    if (!number) bad("unknown errno name '" + name + "'");
+    return *number;
+}
+
+std::uint16_t message_id_of(const py::object& message) {
+    if (py::isinstance<py::int_>(message)) return message.cast<std::uint16_t>();
+    auto name = message.cast<std::string>();
+    for (std::uint16_t id = 1; id <= 6; ++id)
+        if (rmtfs::to_string(static_cast<rmtfs::MessageId>(id)) == name) return id;
+    bad("unknown message '" + name + "' (OPEN, CLOSE, RW_IOVEC, ALLOC_BUFF, GET_DEV_ERROR or a number)");
+}
+
+// The Python object: owns the rig until close().
+class PyRig {
+public:
+    explicit PyRig(const PyRigOptions& options) {
+        auto created = engine::Rig::create(to_options(options));
+        if (!created) throw std::runtime_error("cannot make the rig: " + created.error());
+        rig_ = std::move(*created);
+    }
+    void close() { rig_.reset(); }
+    engine::Rig& rig() {
+        if (!rig_) throw std::runtime_error("the rig is closed");
+        return *rig_;
+    }
+
+private:
+    std::unique_ptr<engine::Rig> rig_;
+};
+
+std::chrono::milliseconds ms(int value) { return std::chrono::milliseconds(value); }
+
+}  // namespace
+
+PYBIND11_MODULE(rmtfs_hil, m) {
+    m.doc() = "rmtfs-hil: the real rmtfs daemon against simulated modems, with exact fault points";
+
+    py::class_<PyRigOptions>(m, "RigOptions")
+        .def(py::init<>())
+        .def_readwrite("board", &PyRigOptions::board, "board profile: sdm845 (default) or apq8016")
+        .def_readwrite("server", &PyRigOptions::server, "the daemon's binary")
+        .def_readwrite("server_args", &PyRigOptions::server_args, "its arguments; '{storage}' is the storage dir")
+        .def_readwrite("coupling", &PyRigOptions::coupling, "manual, rmtfs-sysfs, mem-open or service-watch")
+        .def_readwrite("recovery", &PyRigOptions::recovery, "a crashed modem is restarted (subsystem restart)")
+        .def_readwrite("restart", &PyRigOptions::restart, "restart the daemon whenever it ends (Restart=always)")
+        .def_readwrite("restart_delay_ms", &PyRigOptions::restart_delay_ms)
+        .def_readwrite("modems", &PyRigOptions::modems, "remote processors, each its own node")
+        .def_readwrite("on_service_loss", &PyRigOptions::on_service_loss, "fatal, reopen or ignore")
+        .def_readwrite("on_open_failure", &PyRigOptions::on_open_failure, "fail, crash or skip")
+        .def_readwrite("request_timeout_ms", &PyRigOptions::request_timeout_ms)
+        .def_readwrite("service_wait_ms", &PyRigOptions::service_wait_ms)
+        .def_readwrite("sync_interval_ms", &PyRigOptions::sync_interval_ms, "periodic EFS syncs; 0: none")
+        .def_readwrite("image_sectors", &PyRigOptions::image_sectors, "sectors each boot loads per partition")
+        .def_readwrite("partition_bytes", &PyRigOptions::partition_bytes)
+        .def_readwrite("seed", &PyRigOptions::seed, "the storage files' initial contents")
+        .def_readwrite("kernel_name_service", &PyRigOptions::kernel_name_service)
+        .def_readwrite("ask_storage_reads", &PyRigOptions::ask_storage_reads, "needed for read faults on storage")
+        .def_readwrite("ask_memory_io", &PyRigOptions::ask_memory_io, "needed for faults on the rmtfs_mem device");
+
+    py::class_<sim::BootResult>(m, "BootResult")
+        .def_readonly("ok", &sim::BootResult::ok)
+        .def_readonly("reason", &sim::BootResult::reason)
+        .def("__repr__", [](const sim::BootResult& b) { return b.ok ? "<boot ok>" : "<boot failed: " + b.reason + ">"; });
+
+    py::class_<engine::WriteResult>(m, "WriteResult")
+        .def_property_readonly("outcome", [](const engine::WriteResult& w) { return std::string(sim::to_string(w.outcome)); })
+        .def_readonly("detail", &engine::WriteResult::detail)
+        .def("__repr__", [](const engine::WriteResult& w) {
+            return "<write " + std::string(sim::to_string(w.outcome)) + ": " + w.detail + ">";
+        });
+
+    py::class_<engine::ReadResult>(m, "ReadResult")
+        .def_readonly("ok", &engine::ReadResult::ok)
+        .def_property_readonly("data", [](const engine::ReadResult& r) {
+            return py::bytes(reinterpret_cast<const char*>(r.data.data()), r.data.size());
+        })
+        .def_readonly("detail", &engine::ReadResult::detail, "why it failed, or a ledger violation of a successful read");
+
+    py::class_<PyRig>(m, "Rig")
+        .def(py::init<const PyRigOptions&>(), py::arg("options") = PyRigOptions{})
+        .def("close", &PyRig::close, "stop everything (the daemon is killed, the sandbox removed)")
+        .def("__enter__", [](PyRig& self) -> PyRig& { return self; }, py::return_value_policy::reference)
+        .def("__exit__", [](PyRig& self, py::args) { self.close(); })
+        .def_property_readonly("storage_dir", [](PyRig& s) { return s.rig().storage_dir().string(); })
+        // the daemon
+        .def("start_daemon", [](PyRig& s) {
+            auto started = s.rig().start_daemon();
+            if (!started) throw std::runtime_error(started.error());
+            return *started;
+        })
+        .def("wait_for_service", [](PyRig& s, int timeout_ms) { return s.rig().wait_for_service(ms(timeout_ms)); },
+             py::arg("timeout_ms") = 10000)
+        .def("service_published", [](PyRig& s) { return s.rig().service_published(); })
+        .def("signal_daemon", [](PyRig& s, int signal_number) { s.rig().signal_daemon(signal_number); })
+        .def("wait_for_daemon_exit", [](PyRig& s, int timeout_ms) -> std::optional<std::string> {
+            auto exit = s.rig().wait_for_daemon_exit(ms(timeout_ms));
+            if (!exit) return std::nullopt;
+            return exit->describe();
+        }, py::arg("timeout_ms") = 10000, "how the daemon ended ('exited 0', 'killed by SIGKILL'), None if it did not")
+        .def("restart_daemon", [](PyRig& s, std::optional<std::string> binary) {
+            auto restarted = s.rig().restart_daemon(binary);
+            if (!restarted) throw std::runtime_error(restarted.error());
+            return *restarted;
+        }, py::arg("binary") = py::none())
+        .def_property_readonly("daemon_running", [](PyRig& s) { return s.rig().daemon_running(); })
+        .def_property_readonly("daemon_starts", [](PyRig& s) { return s.rig().daemon_starts(); })
+        .def_property_readonly("daemon_log", [](PyRig& s) { return s.rig().daemon_log(); })
+        // modems
+        .def("start_modem", [](PyRig& s, std::size_t index) { s.rig().start_modem(index); }, py::arg("index") = 0)
+        .def("boot_modem", [](PyRig& s, std::size_t index, int timeout_ms) { return s.rig().boot_modem(index, ms(timeout_ms)); },
+             py::arg("index") = 0, py::arg("timeout_ms") = 20000)
+        .def("wait_for_boot", [](PyRig& s, std::size_t index, int timeout_ms, unsigned nth) {
+            return s.rig().wait_for_boot(index, ms(timeout_ms), nth);
+        }, py::arg("index") = 0, py::arg("timeout_ms") = 20000, py::arg("nth") = 0)
+        .def("stop_modem", [](PyRig& s, std::size_t index) { s.rig().stop_modem(index); }, py::arg("index") = 0)
+        .def("modem_state", [](PyRig& s, std::size_t index) { return std::string(sim::to_string(s.rig().modem_state(index))); },
+             py::arg("index") = 0)
+        .def("remoteproc_state", [](PyRig& s, std::size_t index) {
+            return std::string(sim::to_string(s.rig().remoteproc(index).state()));
+        }, py::arg("index") = 0)
+        .def("modem_crashes", [](PyRig& s, std::size_t index) { return s.rig().modem_crashes(index); }, py::arg("index") = 0)
+        .def("modem_boots", [](PyRig& s, std::size_t index) { return s.rig().modem_boots(index); }, py::arg("index") = 0)
+        .def("write", [](PyRig& s, std::size_t partition, std::uint32_t sector, py::bytes data, std::size_t modem) {
+            std::string bytes = data;
+            if (bytes.empty() || bytes.size() % rmtfs::sector_size_bytes != 0) bad("writes are whole 512-byte sectors");
+            return s.rig().write(modem, partition, sector, Bytes(bytes.begin(), bytes.end()));
+        }, py::arg("partition"), py::arg("sector"), py::arg("data"), py::arg("modem") = 0)
+        .def("read", [](PyRig& s, std::size_t partition, std::uint32_t sector, std::uint32_t count, std::size_t modem) {
+            return s.rig().read(modem, partition, sector, count);
+        }, py::arg("partition"), py::arg("sector"), py::arg("count"), py::arg("modem") = 0)
+        .def("run_for", [](PyRig& s, int duration_ms) { s.rig().run_for(ms(duration_ms)); })
+        // faults
+        .def("fault_at_request", [](PyRig& s, py::object message, unsigned nth, const std::string& action) {
+            auto a = server::process_action_named(action);
+            if (!a) bad("unknown action '" + action + "' (sigkill, sigterm, sigstop, sigcont, restart)");
+            return s.rig().process_faults().arm(server::AtRequest{message_id_of(message), nth}, *a);
+        }, py::arg("message"), py::arg("nth"), py::arg("action"),
+             "act when the nth request of this type reaches the daemon (before it reads it)")
+        .def("fault_after_write", [](PyRig& s, unsigned nth, const std::string& action, const std::string& file) {
+            auto a = server::process_action_named(action);
+            if (!a) bad("unknown action '" + action + "' (sigkill, sigterm, sigstop, sigcont, restart)");
+            return s.rig().process_faults().arm(server::AfterWrite{nth, file}, *a);
+        }, py::arg("nth"), py::arg("action"), py::arg("file") = "",
+             "act after the daemon's nth sector write to storage, inside that write")
+        .def("fault_after_delay", [](PyRig& s, int delay_ms, const std::string& action) {
+            auto a = server::process_action_named(action);
+            if (!a) bad("unknown action '" + action + "'");
+            return s.rig().process_faults().arm(server::AfterDelay{ms(delay_ms)}, *a);
+        })
+        .def("fault_fired", [](PyRig& s, std::size_t index) { return s.rig().process_faults().fired(index); })
+        .def("io_fault", [](PyRig& s, const std::string& call, py::object error, const std::string& target,
+                            const std::string& file, unsigned nth, unsigned times, std::optional<std::uint32_t> short_bytes) {
+            server::IoFault fault;
+            auto c = server::io_call_named(call);
+            if (!c) bad("unknown call '" + call + "' (open, read, write, sync)");
+            fault.call = *c;
+            if (target == "storage") fault.target = server::IoTarget::storage;
+            else if (target == "memory") fault.target = server::IoTarget::memory;
+            else bad("unknown target '" + target + "' (storage, memory)");
+            fault.file = file;
+            fault.nth = nth;
+            fault.times = times;
+            fault.error = error.is_none() ? 0 : errno_of(error);
+            fault.short_bytes = short_bytes;
+            if (fault.error == 0 && !fault.short_bytes) bad("an I/O fault needs an error or short_bytes");
+            return s.rig().storage().arm(fault);
+        }, py::arg("call"), py::arg("error") = py::none(), py::arg("target") = "storage", py::arg("file") = "",
+             py::arg("nth") = 1, py::arg("times") = 1, py::arg("short_bytes") = py::none())
+        .def("io_fault_hits", [](PyRig& s, std::size_t index) { return s.rig().storage().fault_hits(index); })
+        .def("lose_power", [](PyRig& s) {
+            auto reverted = s.rig().lose_power();
+            if (!reverted) throw std::runtime_error(reverted.error());
+            py::list ranges;
+            for (const auto& r : *reverted) ranges.append(py::make_tuple(r.file, r.offset, r.length));
+            return ranges;
+        }, "the daemon dies, unsynced storage writes are lost, the modems lose power; returns (file, offset, length)s")
+        .def("network_reset", [](PyRig& s) { s.rig().network_reset(); }, "ENETRESET on every bound socket")
+        .def("start_name_service", [](PyRig& s, const std::string& binary) {
+            auto started = s.rig().start_name_service(binary);
+            if (!started) throw std::runtime_error(started.error());
+            return *started;
+        }, py::arg("binary") = "qrtr-ns", "the userspace name service (needs kernel_name_service off)")
+        .def("stop_name_service", [](PyRig& s) { s.rig().stop_name_service(); })
+        .def_property_readonly("unsynced_bytes", [](PyRig& s) { return s.rig().storage().unsynced_bytes(); })
+        .def_property_readonly("storage_writes", [](PyRig& s) { return s.rig().storage().storage_writes(); })
+        // checks and evidence
+        .def("check_storage", [](PyRig& s) {
+            std::vector<std::string> found;
+            for (const auto& v : s.rig().check_storage()) found.push_back(v.describe());
+            return found;
+        }, "ledger violations on storage, each described; empty when every write is accounted for")
+        .def("ledger_count", [](PyRig& s, const std::string& outcome) {
+            for (auto o : {sim::WriteOutcome::pending, sim::WriteOutcome::ok, sim::WriteOutcome::failed, sim::WriteOutcome::unknown})
+                if (sim::to_string(o) == outcome) return s.rig().ledger().count(o);
+            bad("unknown outcome '" + outcome + "' (pending, ok, failed, unknown)");
+        })
+        .def("storage_file", [](PyRig& s, const std::string& name) {
+            Bytes bytes = s.rig().storage_file(name);
+            return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        })
+        .def("events", [](PyRig& s) {
+            py::list events;
+            for (const auto& e : s.rig().events())
+                events.append(py::dict(py::arg("at_ms") = e.at_ms, py::arg("source") = e.source, py::arg("kind") = e.kind,
+                                       py::arg("detail") = e.detail));
+            return events;
+        })
+        .def("trace_text", [](PyRig& s, std::size_t last) { return s.rig().trace_text(last); }, py::arg("last") = 0);
+
+    m.attr("SIGKILL") = SIGKILL;
+    m.attr("SIGTERM") = SIGTERM;
+    m.attr("SIGSTOP") = SIGSTOP;
+    m.attr("SIGCONT") = SIGCONT;
+}

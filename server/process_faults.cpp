@@ -1,0 +1,129 @@
+#include "server/process_faults.hpp"
+
+#include <csignal>
+
+#include "proto/rmtfs.hpp"
+
+namespace rmtfs_hil::server {
+
+namespace {
+
+// A QMI request's message id, from its header alone: a malformed body is
+// still a request reaching the daemon.
+std::optional<std::uint16_t> request_id(ByteView payload) {
+    constexpr std::size_t header_bytes = 7;
+    if (payload.size() < header_bytes || payload[0] != 0) return std::nullopt;
+    return static_cast<std::uint16_t>(payload[3] | (payload[4] << 8));
+}
+
+int signal_of(ProcessAction action) {
+    switch (action) {
+        case ProcessAction::sigkill: return SIGKILL;
+        case ProcessAction::sigterm: return SIGTERM;
+        case ProcessAction::sigstop: return SIGSTOP;
+        case ProcessAction::sigcont: return SIGCONT;
+        case ProcessAction::restart: return 0;
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::string_view to_string(ProcessAction action) {
+    switch (action) {
+        case ProcessAction::sigkill: return "sigkill";
+        case ProcessAction::sigterm: return "sigterm";
+        case ProcessAction::sigstop: return "sigstop";
+        case ProcessAction::sigcont: return "sigcont";
+        case ProcessAction::restart: return "restart";
+    }
+    return "?";
+}
+
+std::optional<ProcessAction> process_action_named(std::string_view name) {
+    for (ProcessAction action : {ProcessAction::sigkill, ProcessAction::sigterm, ProcessAction::sigstop,
+                                 ProcessAction::sigcont, ProcessAction::restart})
+        if (to_string(action) == name) return action;
+    return std::nullopt;
+}
+
+std::string describe(const ProcessTrigger& trigger) {
+    if (const auto* at = std::get_if<AtRequest>(&trigger)) {
+        std::string_view name = rmtfs::to_string(static_cast<rmtfs::MessageId>(at->message_id));
+        std::string type = name.empty() || name == "?" ? "message id " + std::to_string(at->message_id)
+                                                       : std::string(name);
+        return "the " + ordinal(at->nth) + " " + type + " request reaching the daemon";
+    }
+    if (const auto* after = std::get_if<AfterWrite>(&trigger))
+        return "after the daemon's " + ordinal(after->nth) + " sector write" +
+               (after->file.empty() ? std::string(" to storage") : " to " + after->file);
+    return std::to_string(std::get<AfterDelay>(trigger).delay.count()) + " ms after arming";
+}
+
+ProcessFaults::ProcessFaults(boost::asio::io_context& io, sim::Fabric& fabric, StorageWatch& storage, Target target)
+    : io_(io), fabric_(fabric), storage_(storage), target_(std::move(target)) {
+    fabric_.set_delivery_observer(
+        [this](sim::QrtrAddress, std::uint32_t owner_pid, const sim::Datagram& datagram) { delivered(owner_pid, datagram); });
+    storage_.on_write([this](const StorageWrite& write) { wrote(write); });
+}
+
+ProcessFaults::~ProcessFaults() {
+    fabric_.set_delivery_observer({});
+    storage_.on_write({});
+}
+
+std::size_t ProcessFaults::arm(ProcessTrigger trigger, ProcessAction action) {
+    std::size_t index = armed_.size();
+    armed_.push_back(Armed{std::move(trigger), action, 0, false, nullptr});
+    Armed& armed = armed_.back();
+    fabric_.trace(sim::TraceSource::harness, "fault_armed",
+                  std::string(to_string(action)) + " " + describe(armed.trigger));
+    if (const auto* after = std::get_if<AfterDelay>(&armed.trigger)) {
+        armed.timer = std::make_unique<boost::asio::steady_timer>(io_, after->delay);
+        armed.timer->async_wait([this, index](const boost::system::error_code& error) {
+            if (!error) fire(index);
+        });
+    }
+    return index;
+}
+
+bool ProcessFaults::fired(std::size_t index) const { return index < armed_.size() && armed_[index].fired; }
+
+void ProcessFaults::delivered(std::uint32_t owner_pid, const sim::Datagram& datagram) {
+    auto pid = target_.pid ? target_.pid() : std::nullopt;
+    if (!pid || owner_pid != static_cast<std::uint32_t>(*pid)) return;
+    auto id = request_id(datagram.payload);
+    if (!id) return;
+    for (std::size_t i = 0; i < armed_.size(); ++i) {
+        Armed& armed = armed_[i];
+        const auto* at = std::get_if<AtRequest>(&armed.trigger);
+        if (armed.fired || at == nullptr || at->message_id != *id) continue;
+        if (++armed.seen == at->nth) fire(i);
+    }
+}
+
+void ProcessFaults::wrote(const StorageWrite& write) {
+    if (write.error != 0) return;
+    for (std::size_t i = 0; i < armed_.size(); ++i) {
+        Armed& armed = armed_[i];
+        const auto* after = std::get_if<AfterWrite>(&armed.trigger);
+        if (armed.fired || after == nullptr || (!after->file.empty() && after->file != write.file)) continue;
+        if (++armed.seen == after->nth) fire(i);
+    }
+}
+
+void ProcessFaults::fire(std::size_t index) {
+    Armed& armed = armed_[index];
+    if (armed.fired) return;
+    armed.fired = true;
+    FiredFault fired{index, armed.action, std::string(to_string(armed.action)) + " " + describe(armed.trigger)};
+    fabric_.trace(sim::TraceSource::harness, "fault", fired.what);
+    if (armed.action == ProcessAction::restart) {
+        if (target_.restart) target_.restart();
+    } else if (target_.signal) {
+        target_.signal(signal_of(armed.action));
+    }
+    if (listener_) listener_(fired);
+}
+
+}  // namespace rmtfs_hil::server

@@ -1,0 +1,272 @@
+#include "server/storage_watch.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sim/errno_names.hpp"
+
+namespace rmtfs_hil::server {
+
+namespace fs = std::filesystem;
+
+std::string_view to_string(IoCall call) {
+    switch (call) {
+        case IoCall::open: return "open";
+        case IoCall::read: return "read";
+        case IoCall::write: return "write";
+        case IoCall::sync: return "sync";
+    }
+    return "?";
+}
+
+std::optional<IoCall> io_call_named(std::string_view name) {
+    for (IoCall call : {IoCall::open, IoCall::read, IoCall::write, IoCall::sync})
+        if (to_string(call) == name) return call;
+    return std::nullopt;
+}
+
+std::string ordinal(unsigned n) {
+    const char* suffix = (n % 100 >= 11 && n % 100 <= 13) ? "th"
+                         : n % 10 == 1                   ? "st"
+                         : n % 10 == 2                   ? "nd"
+                         : n % 10 == 3                   ? "rd"
+                                                         : "th";
+    return std::to_string(n) + suffix;
+}
+
+std::string_view to_string(IoTarget target) { return target == IoTarget::storage ? "storage" : "memory"; }
+
+namespace {
+
+IoCall call_of(sim::FileOp op) {
+    switch (op) {
+        case sim::FileOp::read: return IoCall::read;
+        case sim::FileOp::write: return IoCall::write;
+        case sim::FileOp::sync: return IoCall::sync;
+    }
+    return IoCall::read;
+}
+
+// pwrite in full, retrying short transfers; false on an error.
+bool write_at(int fd, const std::uint8_t* from, std::size_t length, std::uint64_t offset) {
+    while (length > 0) {
+        ssize_t n = ::pwrite(fd, from, length, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        from += n;
+        length -= static_cast<std::size_t>(n);
+        offset += static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
+
+constexpr std::uint64_t sector_bytes = 512;
+
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+        std::swap(fd_, other.fd_);
+        return *this;
+    }
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+std::string describe(const IoFault& fault) {
+    std::string what = fault.error != 0 ? sim::errno_name(fault.error)
+                       : fault.short_bytes ? "short " + std::string(to_string(fault.call)) + " of " +
+                                                 std::to_string(*fault.short_bytes) + " bytes"
+                                           : std::string("nothing");
+    std::string where = fault.target == IoTarget::memory ? "the rmtfs_mem device"
+                        : fault.file.empty()             ? "any storage file"
+                                                         : fault.file;
+    std::string when = ordinal(fault.nth) + " call" +
+                       (fault.times == 0   ? " and every one after"
+                        : fault.times > 1 ? " and the " + std::to_string(fault.times - 1) + " after"
+                                          : "");
+    return what + " on " + std::string(to_string(fault.call)) + " of " + where + " (" + when + ")";
+}
+
+StorageWatch::StorageWatch(fs::path storage_dir, std::string memory_device, sim::Fabric& fabric)
+    : storage_dir_(std::move(storage_dir)), memory_device_(std::move(memory_device)), fabric_(fabric) {}
+
+std::string StorageWatch::watch_list() const { return storage_dir_.string() + "/:" + memory_device_; }
+
+std::size_t StorageWatch::arm(IoFault fault) {
+    fabric_.trace(sim::TraceSource::harness, "io_fault_armed", describe(fault));
+    faults_.push_back(Armed{std::move(fault)});
+    return faults_.size() - 1;
+}
+
+void StorageWatch::disarm_all() { faults_.clear(); }
+
+unsigned StorageWatch::fault_hits(std::size_t index) const {
+    return index < faults_.size() ? faults_[index].hits : 0;
+}
+
+std::optional<IoTarget> StorageWatch::classify(const std::string& path, std::string& file) const {
+    if (path == memory_device_) return IoTarget::memory;
+    fs::path p(path);
+    if (p.parent_path() == storage_dir_ && p.has_filename()) {
+        file = p.filename().string();
+        return IoTarget::storage;
+    }
+    return std::nullopt;
+}
+
+StorageWatch::Armed* StorageWatch::take(IoTarget target, const std::string& file, IoCall call) {
+    Armed* taken = nullptr;
+    for (Armed& armed : faults_) {
+        const IoFault& f = armed.fault;
+        if (f.target != target || f.call != call) continue;
+        if (target == IoTarget::storage && !f.file.empty() && f.file != file) continue;
+        unsigned seen = ++armed.matched;
+        bool due = seen >= f.nth && (f.times == 0 || seen < f.nth + f.times);
+        if (due && taken == nullptr) taken = &armed;
+    }
+    if (taken != nullptr) ++taken->hits;
+    return taken;
+}
+
+sim::OpenAnswer StorageWatch::opened(sim::WatchId id, const sim::FileOpening& opening) {
+    std::string file;
+    auto target = classify(opening.path, file);
+    if (!target) return sim::OpenAnswer::ignore();
+    if (Armed* fault = take(*target, file, IoCall::open)) {
+        fabric_.trace(sim::TraceSource::server, "io_fault", describe(fault->fault) + ": open of " + opening.path);
+        if (fault->fault.error != 0) return sim::OpenAnswer::fail(fault->fault.error);
+    }
+    open_[id] = OpenFile{*target, file};
+    if (*target == IoTarget::memory) {
+        memory_opens_.insert(id);
+        auto count = memory_open_count();
+        fabric_.trace(sim::TraceSource::server, "memory_open",
+                      opening.path + " opened by pid " + std::to_string(opening.pid) + " (" + std::to_string(count) +
+                          " open)");
+        if (memory_) memory_(true, count);
+        return sim::OpenAnswer::watching(ask_memory_io_ ? sim::mask_of(sim::FileOp::read) | sim::mask_of(sim::FileOp::write)
+                                                        : 0);
+    }
+    sim::FileOpMask ask = sim::mask_of(sim::FileOp::write) | sim::mask_of(sim::FileOp::sync);
+    if (ask_storage_reads_) ask |= sim::mask_of(sim::FileOp::read);
+    return sim::OpenAnswer::watching(ask);
+}
+
+sim::CallAnswer StorageWatch::call(sim::WatchId id, const sim::FileCall& call) {
+    sim::CallAnswer answer{0, call.length, false};
+    auto it = open_.find(id);
+    if (it == open_.end()) return answer;
+    const OpenFile& open = it->second;
+    answer.report_done = open.target == IoTarget::storage && call.op != sim::FileOp::read;
+    if (open.target == IoTarget::storage && call.op == sim::FileOp::write) before_write(open.file, call.offset, call.length);
+    if (Armed* fault = take(open.target, open.file, call_of(call.op))) {
+        const IoFault& f = fault->fault;
+        std::string where = open.target == IoTarget::memory ? memory_device_ : open.file;
+        fabric_.trace(sim::TraceSource::server, "io_fault",
+                      describe(f) + ": " + std::string(to_string(call.op)) + " of " + where + " at offset " +
+                          std::to_string(call.offset));
+        if (f.error != 0) {
+            answer.error = f.error;
+            answer.report_done = false;
+        } else if (f.short_bytes) {
+            answer.length = std::min(*f.short_bytes, call.length);
+        }
+    }
+    return answer;
+}
+
+void StorageWatch::done(sim::WatchId id, const sim::CallDone& done) {
+    auto it = open_.find(id);
+    if (it == open_.end() || it->second.target != IoTarget::storage) return;
+    const std::string file = it->second.file;
+    if (done.op == sim::FileOp::sync) {
+        // fdatasync made every write to the file durable, whoever wrote it.
+        if (done.error == 0) durability_.erase(file);
+        return;
+    }
+    if (done.op != sim::FileOp::write) return;
+    if (done.error == 0) ++storage_writes_;
+    if (wrote_) wrote_(StorageWrite{file, done.offset, done.bytes, done.error, storage_writes_});
+}
+
+void StorageWatch::closed(sim::WatchId id) {
+    auto it = open_.find(id);
+    if (it == open_.end()) return;
+    bool memory = it->second.target == IoTarget::memory;
+    open_.erase(it);
+    if (!memory) return;
+    memory_opens_.erase(id);
+    auto count = memory_open_count();
+    fabric_.trace(sim::TraceSource::server, "memory_close", memory_device_ + " closed (" + std::to_string(count) + " open)");
+    if (memory_) memory_(false, count);
+}
+
+void StorageWatch::before_write(const std::string& file, std::uint64_t offset, std::uint32_t length) {
+    if (length == 0) return;
+    auto [it, fresh] = durability_.try_emplace(file);
+    Durability& d = it->second;
+    std::error_code error;
+    if (fresh) d.durable_size = fs::file_size(path_of(file), error);
+    FileDescriptor fd(-1);
+    for (std::uint64_t sector = offset / sector_bytes; sector <= (offset + length - 1) / sector_bytes; ++sector) {
+        if (d.undo.contains(sector)) continue;
+        if (fd.get() < 0) fd = FileDescriptor(::open(path_of(file).c_str(), O_RDONLY | O_CLOEXEC));
+        Bytes old(sector_bytes);
+        ssize_t n = fd.get() < 0 ? -1 : ::pread(fd.get(), old.data(), old.size(), static_cast<off_t>(sector * sector_bytes));
+        if (n < 0) {
+            fabric_.trace(sim::TraceSource::harness, "durability_error", "cannot read " + path_of(file).string());
+            n = 0;
+        }
+        old.resize(static_cast<std::size_t>(n));  // a sector past the end had nothing
+        d.undo.emplace(sector, std::move(old));
+    }
+}
+
+std::uint64_t StorageWatch::unsynced_bytes() const {
+    std::uint64_t total = 0;
+    for (const auto& [file, d] : durability_) total += d.undo.size() * sector_bytes;
+    return total;
+}
+
+std::vector<RevertedRange> StorageWatch::lose_power() {
+    std::vector<RevertedRange> reverted;
+    for (auto& [file, d] : durability_) {
+        FileDescriptor fd(::open(path_of(file).c_str(), O_WRONLY | O_CLOEXEC));
+        if (fd.get() < 0) {
+            fabric_.trace(sim::TraceSource::harness, "durability_error", "cannot revert " + path_of(file).string());
+            continue;
+        }
+        for (const auto& [sector, old] : d.undo) {
+            if (!old.empty() && !write_at(fd.get(), old.data(), old.size(), sector * sector_bytes))
+                fabric_.trace(sim::TraceSource::harness, "durability_error", "cannot revert " + file);
+            // Consecutive sectors are one range.
+            if (!reverted.empty() && reverted.back().file == file &&
+                reverted.back().offset + reverted.back().length == sector * sector_bytes)
+                reverted.back().length += sector_bytes;
+            else
+                reverted.push_back(RevertedRange{file, sector * sector_bytes, sector_bytes});
+        }
+        // What grew the file was not durable either.
+        if (::ftruncate(fd.get(), static_cast<off_t>(d.durable_size)) != 0)
+            fabric_.trace(sim::TraceSource::harness, "durability_error", "cannot truncate " + file);
+        fabric_.trace(sim::TraceSource::harness, "power_loss",
+                      file + ": " + std::to_string(d.undo.size()) + " unsynced sectors reverted");
+    }
+    durability_.clear();
+    return reverted;
+}
+
+}  // namespace rmtfs_hil::server
