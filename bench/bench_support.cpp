@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string_view>
 
 namespace rmtfs_hil::bench {
@@ -68,7 +69,8 @@ std::optional<int> CommandLine::parse(int argc, char** argv) {
     const NumberOption* out_of_range = nullptr;
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
-        auto number = std::find_if(numbers.begin(), numbers.end(), [&](const NumberOption* n) { return arg == n->flag; });
+        auto number =
+            std::find_if(numbers.begin(), numbers.end(), [&](const NumberOption* n) { return arg == n->flag; });
         if (arg == "--rmtfs" && i + 1 < argc) {
             rmtfs = argv[++i];
         } else if (number != numbers.end() && i + 1 < argc) {
@@ -84,8 +86,8 @@ std::optional<int> CommandLine::parse(int argc, char** argv) {
             std::printf("  %-*s%s\n", width, "--rmtfs PATH", "the daemon (default /usr/bin/rmtfs)");
             for (std::size_t k = 0; k < numbers.size(); ++k) {
                 std::string option = std::string(numbers[k]->flag) + " N";
-                std::printf("  %-*s%s (default %ld, %ld..%ld)\n", width, option.c_str(), numbers[k]->meaning, defaults[k],
-                            numbers[k]->min, numbers[k]->max);
+                std::printf("  %-*s%s (default %ld, %ld..%ld)\n", width, option.c_str(), numbers[k]->meaning,
+                            defaults[k], numbers[k]->min, numbers[k]->max);
             }
             return 0;
         } else {
@@ -134,10 +136,11 @@ sim::TraceSink DaemonRun::trace_sink() {
 }
 
 std::optional<std::string> DaemonRun::boot(sim::Modem& modem, Clock::duration limit) {
-    std::optional<sim::BootResult> booted;
-    modem.boot([&](const sim::BootResult& r) { booted = r; });
-    if (run_until([&] { return booted.has_value(); }, limit) && booted->ok) return std::nullopt;
-    return "boot failed: " + (booted ? booted->reason : std::string("timed out"));
+    // Shared with the callback: a boot that timed out may still end later.
+    auto booted = std::make_shared<std::optional<sim::BootResult>>();
+    modem.boot([booted](const sim::BootResult& r) { *booted = r; });
+    if (run_until([&] { return booted->has_value(); }, limit) && (*booted)->ok) return std::nullopt;
+    return "boot failed: " + (*booted ? (*booted)->reason : std::string("timed out"));
 }
 
 int DaemonRun::fail(const std::string& why) const {

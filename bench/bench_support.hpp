@@ -58,8 +58,8 @@ struct CommandLine {
 
     // Reads argv into rmtfs and the numbers. The status main exits with when
     // it should not go on: 0 after --help, 2 for a usage error or a number out
-    // of its range, 3 when there is no daemon to run (a machine not set up,
-    // which CI tells from a run that failed).
+    // of its range, 3 when there is no daemon to run: a machine not set up,
+    // not a run that failed (1).
     std::optional<int> parse(int argc, char** argv);
 };
 

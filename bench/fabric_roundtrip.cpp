@@ -12,18 +12,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "sim/fabric.hpp"
 #include "sim/remoteproc.hpp"
 #include "sim/shim/shim_protocol.h"
@@ -32,8 +32,10 @@
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+namespace bench = rmtfs_hil::bench;
+using bench::Clock;
 
+constexpr const char* program = "fabric_roundtrip";
 constexpr int warmup_iterations = 500;
 constexpr std::uint32_t echo_port = 0x5000;
 
@@ -43,20 +45,7 @@ struct sockaddr_qrtr_bytes {
     std::uint32_t port;
 };
 
-struct Stats {
-    double median_us;
-    double p99_us;
-};
-
-Stats summarise(std::vector<double>& samples) {
-    std::sort(samples.begin(), samples.end());
-    return Stats{samples[samples.size() / 2], samples[samples.size() * 99 / 100]};
-}
-
-[[noreturn]] void die(const char* what) {
-    std::fprintf(stderr, "fabric_roundtrip: %s: %s\n", what, std::strerror(errno));
-    std::exit(1);
-}
+[[noreturn]] void die(const char* what) { bench::die(program, what); }
 
 // Two sockets, an echo thread on one; the caller's thread pings the other.
 template <class Send, class Recv>
@@ -73,7 +62,7 @@ std::vector<double> ping_pong(int iterations, std::size_t bytes, Send send, Recv
     return samples;
 }
 
-Stats unix_floor(int iterations, std::size_t bytes) {
+bench::Summary unix_floor(int iterations, std::size_t bytes) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_DGRAM, 0, pair) != 0) die("socketpair");
     std::thread echo([&] {
@@ -88,10 +77,10 @@ Stats unix_floor(int iterations, std::size_t bytes) {
     echo.join();
     ::close(pair[0]);
     ::close(pair[1]);
-    return summarise(samples);
+    return bench::summarise(std::move(samples));
 }
 
-Stats qrtr_fabric(int iterations, std::size_t bytes) {
+bench::Summary qrtr_fabric(int iterations, std::size_t bytes) {
     int server = ::socket(SHIM_AF_QIPCRTR, SOCK_DGRAM, 0);
     int client = ::socket(SHIM_AF_QIPCRTR, SOCK_DGRAM, 0);
     if (server < 0 || client < 0) die("socket(AF_QIPCRTR) — is the shim preloaded?");
@@ -115,18 +104,17 @@ Stats qrtr_fabric(int iterations, std::size_t bytes) {
     echo.join();
     ::close(client);
     ::close(server);
-    return summarise(samples);
+    return bench::summarise(std::move(samples));
 }
 
 int measure(int iterations, std::size_t bytes) {
-    Stats floor = unix_floor(iterations, bytes);
-    Stats fabric = qrtr_fabric(iterations, bytes);
+    bench::Summary floor = unix_floor(iterations, bytes);
+    bench::Summary fabric = qrtr_fabric(iterations, bytes);
     std::printf(
         "{\"benchmark\": \"fabric_roundtrip\", \"iterations\": %d, \"bytes\": %zu, "
         "\"unix_pingpong_median_us\": %.2f, \"unix_pingpong_p99_us\": %.2f, "
         "\"fabric_median_us\": %.2f, \"fabric_p99_us\": %.2f, \"median_ratio\": %.2f}\n",
-        iterations, bytes, floor.median_us, floor.p99_us, fabric.median_us, fabric.p99_us,
-        fabric.median_us / floor.median_us);
+        iterations, bytes, floor.median, floor.p99, fabric.median, fabric.p99, fabric.median / floor.median);
     return 0;
 }
 

@@ -27,81 +27,40 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "proto/qrtr_packet.hpp"
 #include "proto/rmtfs.hpp"
 #include "server/process.hpp"
-#include "server/sandbox.hpp"
 #include "sim/modem.hpp"
-#include "sim/qrtr_endpoint.hpp"
 #include "sim/shim/shim_protocol.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+namespace bench = rmtfs_hil::bench;
+using bench::Clock;
 using namespace std::chrono_literals;
 
+constexpr const char* program = "qmi_roundtrip";
 constexpr int warmup_iterations = 200;
-constexpr int iterations_min = 100;
-constexpr int iterations_max = 1000000;
 constexpr std::uint32_t image_sectors = 8;  // a short boot: 4 KiB per partition
 constexpr auto boot_deadline = 30s;
 // A request the daemon does not answer within this is a failure (the client's
 // own timeout is 2 s).
 constexpr auto request_deadline = 5s;
 
-struct Stats {
-    double median_us;
-    double p99_us;
-};
-
-Stats summarise(std::vector<double>& samples) {
-    std::sort(samples.begin(), samples.end());
-    return Stats{samples[samples.size() / 2], samples[samples.size() * 99 / 100]};
-}
-
-// A string as a JSON string's contents.
-std::string json_escaped(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) {
-            char code[8];
-            std::snprintf(code, sizeof code, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-            out += code;
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-// A whole decimal number, or nothing.
-std::optional<long> parse_number(const char* text) {
-    errno = 0;
-    char* end = nullptr;
-    long value = std::strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0') return std::nullopt;
-    return value;
-}
-
-[[noreturn]] void die(const char* what) {
-    std::fprintf(stderr, "qmi_roundtrip: %s: %s\n", what, std::strerror(errno));
-    std::exit(1);
-}
+[[noreturn]] void die(const char* what) { bench::die(program, what); }
 
 // The floor: three SOCK_SEQPACKET crossings to and from another process.
-Stats unix_floor(int iterations, std::size_t request_bytes, std::size_t response_bytes, std::size_t ack_bytes) {
+bench::Summary unix_floor(int iterations, std::size_t request_bytes, std::size_t response_bytes,
+                          std::size_t ack_bytes) {
     int a[2], b[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, a) != 0 ||
         ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b) != 0)
@@ -141,82 +100,34 @@ Stats unix_floor(int iterations, std::size_t request_bytes, std::size_t response
     ::close(a[0]);
     ::close(b[0]);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        std::fprintf(stderr, "qmi_roundtrip: the floor's child failed\n");
+        std::fprintf(stderr, "%s: the floor's child failed\n", program);
         std::exit(1);
     }
-    return summarise(samples);
+    return bench::summarise(std::move(samples));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace rmtfs_hil;
-    std::string rmtfs_binary = "/usr/bin/rmtfs";
-    int iterations = 5000;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        if (arg == "--rmtfs" && i + 1 < argc) rmtfs_binary = argv[++i];
-        else if (arg == "--iterations" && i + 1 < argc) {
-            auto n = parse_number(argv[++i]);
-            iterations = n && *n >= iterations_min && *n <= iterations_max ? static_cast<int>(*n) : -1;
-        } else if (arg == "--help" || arg == "-h") {
-            std::printf("usage: %s [--rmtfs PATH] [--iterations N]\n"
-                        "  QMI round trips modem -> rmtfs -> modem (GET_DEV_ERROR, and a 1-sector\n"
-                        "  RW_IOVEC read) against a 3-crossing UNIX SOCK_SEQPACKET ping-pong.\n"
-                        "  --rmtfs PATH      the daemon (default /usr/bin/rmtfs)\n"
-                        "  --iterations N    timed requests of each kind (default 5000, %d..%d)\n",
-                        argv[0], iterations_min, iterations_max);
-            return 0;
-        } else {
-            std::fprintf(stderr, "usage: %s [--rmtfs PATH] [--iterations N]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (iterations < iterations_min || iterations > iterations_max) {
-        std::fprintf(stderr, "qmi_roundtrip: need %d <= --iterations <= %d\n", iterations_min, iterations_max);
-        return 2;
-    }
-    if (!fs::exists(rmtfs_binary)) {
-        std::fprintf(stderr, "qmi_roundtrip: %s not found (ci/setup.sh installs Debian's rmtfs)\n",
-                     rmtfs_binary.c_str());
-        return 3;
-    }
+    bench::NumberOption iterations_option{"--iterations", "timed requests of each kind", 100, 1000000, 5000};
+    bench::CommandLine command{program,
+                               "  QMI round trips modem -> rmtfs -> modem (GET_DEV_ERROR, and a 1-sector\n"
+                               "  RW_IOVEC read) against a 3-crossing UNIX SOCK_SEQPACKET ping-pong.\n",
+                               {&iterations_option}};
+    if (auto status = command.parse(argc, argv)) return *status;
+    const int iterations = static_cast<int>(iterations_option.value);
 
     boost::asio::io_context io;
-    std::vector<std::string> trace;  // before the sandbox: it traces until it goes
-    std::vector<std::string> daemon_output;
-    auto sandbox = server::Sandbox::create(io, {});
-    if (!sandbox) {
-        std::fprintf(stderr, "qmi_roundtrip: %s\n", sandbox.error().message.c_str());
-        return 1;
-    }
-    server::ProcessEvents events;
-    events.output = [&](const server::OutputLine& line) { daemon_output.push_back(line.text); };
-    server::SupervisedProcess daemon(io, (*sandbox)->launch({rmtfs_binary, "-o", (*sandbox)->world().storage_dir().string()}),
-                                     events);
-    if (auto started = daemon.start(); !started) {
-        std::fprintf(stderr, "qmi_roundtrip: %s\n", started.error().message.c_str());
-        return 1;
-    }
-    (*sandbox)->fabric().set_trace([&](const sim::TraceEvent& e) { trace.push_back(e.kind + " " + e.detail); });
-    sim::FabricLink link(io, (*sandbox)->fabric(), "modem");
-    auto fail = [&](const std::string& why) {
-        std::fprintf(stderr, "qmi_roundtrip: %s\n", why.c_str());
-        for (const auto& line : daemon_output) std::fprintf(stderr, "  rmtfs: %s\n", line.c_str());
-        std::size_t from = trace.size() > 200 ? trace.size() - 200 : 0;  // the end is what matters
-        for (std::size_t i = from; i < trace.size(); ++i) std::fprintf(stderr, "  trace: %s\n", trace[i].c_str());
-        std::fprintf(stderr, "  daemon: %s\n", std::string(server::to_string(daemon.state())).c_str());
-        return 1;
-    };
+    bench::DaemonRun run(io, program);
+    if (!run.start(command.rmtfs)) return 1;
+    sim::FabricLink& link = run.link();
 
     sim::ModemConfig config;
-    config.node = (*sandbox)->board().modem_node;
+    config.node = run.sandbox().board().modem_node;
     config.image_sectors = image_sectors;
-    sim::Modem modem(io, link, (*sandbox)->shared_memory(), config);
-    std::optional<sim::BootResult> booted;
-    modem.boot([&](const sim::BootResult& r) { booted = r; });
-    for (auto deadline = Clock::now() + boot_deadline; !booted && Clock::now() < deadline;) io.run_one_for(10ms);
-    if (!booted || !booted->ok) return fail("boot failed: " + (booted ? booted->reason : std::string("timed out")));
+    sim::Modem modem(io, link, run.sandbox().shared_memory(), config);
+    if (auto failed = run.boot(modem, boot_deadline)) return run.fail(*failed);
     const std::uint32_t caller_id = *modem.caller_ids().front();
     const auto buffer = static_cast<std::uint32_t>(*modem.buffer_address());
 
@@ -225,9 +136,8 @@ int main(int argc, char** argv) {
     auto round_trip = [&](const rmtfs::Message& request) {
         std::optional<sim::Response> response;
         modem.client().request(request, [&](const sim::Response& r) { response = r; });
-        for (auto deadline = Clock::now() + request_deadline; !response && Clock::now() < deadline;)
-            io.run_one_for(100ms);
-        if (!response) failure = "no answer to " + rmtfs::summary(request);
+        if (!run.run_until([&] { return response.has_value(); }, request_deadline))
+            failure = "no answer to " + rmtfs::summary(request);
         else if (!*response) failure = rmtfs::summary(request) + ": " + response->error().detail;
         else if (std::holds_alternative<rmtfs::GetDevErrorResponse>(**response))
             return true;  // answered; see dev_error_answer for what it says
@@ -259,10 +169,10 @@ int main(int argc, char** argv) {
     };
     std::optional<sim::Response> probe;
     modem.client().request(dev_error, [&](const sim::Response& r) { probe = r; });
-    for (auto deadline = Clock::now() + request_deadline; !probe && Clock::now() < deadline;) io.run_one_for(100ms);
+    run.run_until([&] { return probe.has_value(); }, request_deadline);
     link.on_receive = endpoint_receive;
     if (!probe || !*probe || !std::holds_alternative<rmtfs::GetDevErrorResponse>(**probe) || qmi_response_bytes == 0)
-        return fail("no GET_DEV_ERROR answer: " + (probe && !*probe ? (*probe).error().detail : std::string("none")));
+        return run.fail("no GET_DEV_ERROR answer: " + (probe && !*probe ? (*probe).error().detail : std::string("none")));
     // Debian's rmtfs 1.0 refuses GET_DEV_ERROR on every open caller id
     // (rmtfs_get_dev_error tests `if (rmtfd)` where it means `if (!rmtfd)`):
     // the answer is a round trip all the same, and the figure says which.
@@ -272,14 +182,15 @@ int main(int argc, char** argv) {
     const std::size_t ack_bytes = sizeof(shim_reply);
 
     // The floor first, with the daemon idle in select().
-    Stats floor = unix_floor(iterations, request_bytes, response_bytes, ack_bytes);
+    bench::Summary floor = unix_floor(iterations, request_bytes, response_bytes, ack_bytes);
 
     std::vector<double> dev_error_samples, read_samples;
-    if (!timed(dev_error, dev_error_samples)) return fail(failure);
+    if (!timed(dev_error, dev_error_samples)) return run.fail(failure);
     const rmtfs::Message read_one = rmtfs::RwIovecRequest{caller_id, 0, {rmtfs::IovecEntry{0, buffer, 1}}, 0};
-    if (!timed(read_one, read_samples)) return fail(failure);
-    Stats harness = summarise(dev_error_samples), read = summarise(read_samples);
-    if (daemon.state() != server::SupervisedProcess::State::running) return fail("the daemon did not stay up");
+    if (!timed(read_one, read_samples)) return run.fail(failure);
+    bench::Summary harness = bench::summarise(dev_error_samples), read = bench::summarise(read_samples);
+    if (run.daemon().state() != server::SupervisedProcess::State::running)
+        return run.fail("the daemon did not stay up");
 
     std::printf(
         "{\"benchmark\": \"qmi_roundtrip\", \"rmtfs\": \"%s\", \"iterations\": %d, "
@@ -288,8 +199,8 @@ int main(int argc, char** argv) {
         "\"get_dev_error_median_us\": %.2f, \"get_dev_error_p99_us\": %.2f, "
         "\"rw_iovec_read_1_sector_median_us\": %.2f, \"rw_iovec_read_1_sector_p99_us\": %.2f, "
         "\"median_ratio\": %.2f, \"get_dev_error_answer\": \"%s\"}\n",
-        json_escaped(rmtfs_binary).c_str(), iterations, request_bytes, response_bytes, ack_bytes, floor.median_us, floor.p99_us,
-        harness.median_us, harness.p99_us, read.median_us, read.p99_us, harness.median_us / floor.median_us,
-        json_escaped(dev_error_answer).c_str());
+        bench::json_escaped(command.rmtfs).c_str(), iterations, request_bytes, response_bytes, ack_bytes, floor.median,
+        floor.p99, harness.median, harness.p99, read.median, read.p99, harness.median / floor.median,
+        bench::json_escaped(dev_error_answer).c_str());
     return 0;
 }
