@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
-# Sets up the machine, builds rmtfs-hil, and runs the distribution's real
-# rmtfs in the emulated world: the RMTFS service appears in qrtr-lookup.
-#   ci/quickstart.sh
-# As the scenario library lands, this runs it against the installed rmtfs.
+# Sets up the machine, builds rmtfs-hil, and runs the scenario library against
+# the distribution's real rmtfs: a verdict per scenario, a summary table, and
+# an HTML report with a timeline of each run.
+#   ci/quickstart.sh [--server PATH] [more `rmtfs-hil run` options]
+# Exit status: that of `rmtfs-hil run` (0: every scenario passed or failed only
+# as its known issue says; 1: something failed; see `rmtfs-hil help run`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ci/setup.sh
 ci/build.sh default
 echo
-echo "==> rmtfs-hil sandbox: the real rmtfs publishes service 14, qrtr-lookup lists it"
-build/bin/rmtfs-hil sandbox -- sh -c '
-  rmtfs -v -o "$RMTFS_HIL_STORAGE" -s &
-  i=0; until qrtr-lookup 14 | grep -q "Remote file system"; do
-    i=$((i+1)); [ $i -gt 100 ] && { echo "rmtfs never published its service" >&2; exit 1; }; sleep 0.1
-  done
-  qrtr-lookup
-  echo "modem remoteproc: $(cat /sys/class/remoteproc/remoteproc0/state)"'
+echo "==> rmtfs-hil run scenarios/ against $(command -v rmtfs || echo /usr/bin/rmtfs)"
+status=0
+build/bin/rmtfs-hil run scenarios/ --jobs 2 --report build/report "$@" || status=$?
 echo
-echo "Next: build/bin/rmtfs-hil --help, and build/bin/rmtfs-hil help sandbox"
+echo "Open build/report/index.html for the timelines, logs and ledger verdicts."
+echo "Next: build/bin/rmtfs-hil --help; scenarios/README.md for the scenario format."
+exit $status

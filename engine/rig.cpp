@@ -27,13 +27,17 @@ struct Rig::ModemSlot {
 
 Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
     if (options.modems.empty()) return unexpected(std::string("a rig needs at least one modem"));
+    if (options.coupling == sim::CouplingPolicy::service_watch && !options.kernel_name_service)
+        return unexpected(std::string("the service-watch policy follows the kernel's name service: it needs "
+                                      "kernel_name_service (a userspace qrtr-ns is not watched)"));
     std::unique_ptr<Rig> rig(new Rig(std::move(options)));
     server::SandboxOptions sandbox;
     sandbox.board = rig->options_.board;
     sandbox.kernel_name_service = rig->options_.kernel_name_service;
     sandbox.world.keep = rig->options_.keep_world;
     sandbox.world.partition_size_bytes = rig->options_.partition_bytes;
-    sandbox.world.storage_content = server::StorageContent::pattern(rig->options_.seed);
+    sandbox.world.storage_content = rig->options_.zero_fill ? server::StorageContent::zeros()
+                                                            : server::StorageContent::pattern(rig->options_.seed);
     auto created = server::Sandbox::create(rig->io_, sandbox);
     if (!created) return unexpected(created.error().message);
     rig->sandbox_ = std::move(*created);
@@ -162,7 +166,7 @@ void Rig::make_modem(std::size_t index) {
             s->boot_results.push_back(sim::BootResult{false, "the processor was stopped before the boot finished"});
     };
     slot->coupling = std::make_unique<sim::ModemCoupling>(
-        options_.coupling, *slot->remoteproc, *sandbox_->fabric().name_service(),
+        options_.coupling, *slot->remoteproc, sandbox_->fabric().name_service(),
         sim::ModemCoupling::Actions{[s] { s->power_on(); }, [s] { s->power_off(); }}, options_.recovery);
     modems_.push_back(std::move(slot));
 }
@@ -287,6 +291,32 @@ WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint
     else if (*response) result.detail = rmtfs::summary(**response);
     else result.detail = std::string(sim::to_string(response->error().kind)) + ": " + response->error().detail;
     return result;
+}
+
+std::optional<sim::Response> Rig::request(std::size_t modem_index, const rmtfs::Message& message) {
+    sim::Modem& m = *modems_.at(modem_index)->modem;
+    std::optional<sim::Response> response;
+    m.client().request(message, [&](const sim::Response& r) { response = r; });
+    run_until([&] { return response.has_value(); }, m.config().request_timeout + 5s);
+    return response;
+}
+
+std::optional<sim::Response> Rig::request_raw(std::size_t modem_index, const Bytes& qmi) {
+    sim::Modem& m = *modems_.at(modem_index)->modem;
+    std::optional<sim::Response> response;
+    m.client().request_raw(qmi, [&](const sim::Response& r) { response = r; });
+    run_until([&] { return response.has_value(); }, m.config().request_timeout + 5s);
+    return response;
+}
+
+void Rig::crash_modem(std::size_t index) {
+    ModemSlot& slot = *modems_.at(index);
+    if (slot.remoteproc->state() != sim::RemoteprocState::running) return;
+    ++slot.crashes;
+    record("modem", "crashed", slot.spec.name + ": crash injected");
+    slot.power_off();
+    ledger_.resolve_pending_as_unknown();
+    slot.coupling->modem_crashed("crash injected by the harness");
 }
 
 ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count) {

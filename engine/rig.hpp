@@ -56,6 +56,7 @@ struct RigOptions {
     // Storage files: each partition this many bytes, filled from `seed`.
     std::uint64_t partition_bytes = 256 * 512;
     std::uint64_t seed = 1;
+    bool zero_fill = false;  // zeros instead of the seed's pattern
     bool kernel_name_service = true;
     bool ask_storage_reads = false;  // needed for read faults on storage
     bool ask_memory_io = false;      // needed for faults on the rmtfs_mem device
@@ -134,6 +135,14 @@ public:
     // of the modem's request).
     WriteResult write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data);
     ReadResult read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count);
+    // One request of any type (or hand-built bytes) from the modem's port;
+    // its answer, or nullopt when none came within the request timeout and
+    // `grace` more (the modem's client reports the timeout itself).
+    std::optional<sim::Response> request(std::size_t modem_index, const rmtfs::Message& message);
+    std::optional<sim::Response> request_raw(std::size_t modem_index, const Bytes& qmi);
+    // The processor dies on its own (a watchdog bite): the coupling's crash
+    // handling and recovery follow.
+    void crash_modem(std::size_t index = 0);
     unsigned modem_crashes(std::size_t index = 0) const;
     unsigned modem_boots(std::size_t index = 0) const;
 

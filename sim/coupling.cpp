@@ -1,5 +1,7 @@
 #include "sim/coupling.hpp"
 
+#include <stdexcept>
+
 #include "proto/rmtfs.hpp"
 
 namespace rmtfs_hil::sim {
@@ -21,7 +23,7 @@ std::optional<CouplingPolicy> coupling_policy_named(std::string_view name) {
     return std::nullopt;
 }
 
-ModemCoupling::ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, NameService& name_service, Actions actions,
+ModemCoupling::ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, NameService* name_service, Actions actions,
                              bool recovery)
     : policy_(policy),
       remoteproc_(remoteproc),
@@ -38,7 +40,9 @@ ModemCoupling::ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, Name
             });
             break;
         case CouplingPolicy::service_watch:
-            name_service_watch_ = name_service_.watch([this](const NameService::Server& server, bool added) {
+            if (name_service_ == nullptr)
+                throw std::invalid_argument("the service-watch policy needs the kernel's name service to watch");
+            name_service_watch_ = name_service_->watch([this](const NameService::Server& server, bool added) {
                 if (server.service != rmtfs::service_id) return;
                 if (added && remoteproc_.state() == RemoteprocState::offline) {
                     remoteproc_.set_state(RemoteprocState::running, "service-watch: service 14 appeared");
@@ -55,7 +59,7 @@ ModemCoupling::ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, Name
 
 ModemCoupling::~ModemCoupling() {
     if (remoteproc_watch_) remoteproc_.unwatch(*remoteproc_watch_);
-    if (name_service_watch_) name_service_.unwatch(*name_service_watch_);
+    if (name_service_watch_) name_service_->unwatch(*name_service_watch_);
 }
 
 void ModemCoupling::memory_device(bool opened, unsigned open_count) {

@@ -33,7 +33,9 @@ public:
         std::function<void()> stop_modem;  // it went down
     };
 
-    ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, NameService& name_service, Actions actions,
+    // `name_service`: the in-kernel one the service-watch policy follows;
+    // nullptr when there is none (service-watch then throws std::invalid_argument).
+    ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, NameService* name_service, Actions actions,
                   bool recovery = true);
 
     ~ModemCoupling();
@@ -51,7 +53,7 @@ public:
 private:
     CouplingPolicy policy_;
     Remoteproc& remoteproc_;
-    NameService& name_service_;
+    NameService* name_service_;
     std::optional<std::size_t> remoteproc_watch_;
     std::optional<std::size_t> name_service_watch_;
     Actions actions_;

@@ -10,4 +10,11 @@ namespace rmtfs_hil::commands {
 extern const std::string_view sandbox_help;
 int sandbox(cli::Arguments& arguments);
 
+extern const std::string_view run_help;
+int run(cli::Arguments& arguments);
+extern const std::string_view validate_help;
+int validate(cli::Arguments& arguments);
+extern const std::string_view matrix_help;
+int matrix(cli::Arguments& arguments);
+
 }  // namespace rmtfs_hil::commands

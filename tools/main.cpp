@@ -1,6 +1,7 @@
 // The rmtfs-hil command line: one executable, one subcommand per job.
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,13 +20,25 @@ fabric or the kernel's, to the real, unmodified rmtfs daemon, and replays JSON
 scenarios against it; the same scenarios run on boards through ADB.
 
 Usage:
+  rmtfs-hil run [OPTIONS] PATH...
+  rmtfs-hil validate PATH...
+  rmtfs-hil matrix [OPTIONS] [PATH...]
   rmtfs-hil sandbox [OPTIONS] -- COMMAND [ARGS...]
   rmtfs-hil help [COMMAND]
   rmtfs-hil --version
 
 Commands:
+  run       Run JSON scenarios (files or folders) against the real daemon and
+            judge them: pass / fail / error / skip, a reason for each, the
+            command that reproduces a failure, JUnit / JSON / HTML reports.
+  validate  Check scenario files; every error with file:line:column, JSON
+            pointer and what was expected. Runs nothing.
+  matrix    Each fault scenario under every coupling policy: modem up at the
+            end? acknowledged data lost? time to recover?
   sandbox   Run any program in the emulated world: AF_QIPCRTR sockets, the
-            rmtfs_mem device, the modem's remoteproc. `rmtfs-hil help sandbox`.
+            rmtfs_mem device, the modem's remoteproc.
+
+  `rmtfs-hil help COMMAND` (or COMMAND --help) explains each.
 
 Options:
   -h, --help     Show this text (or a command's, after the command) and exit.
@@ -34,11 +47,21 @@ Options:
 Exit status:
   0  success (sandbox: the command's own status is passed through)
   1  a check or scenario failed
-  2  usage error (unknown option or command, missing argument, bad input)
+  2  usage error (unknown option or command, missing argument, bad input,
+     a scenario file with errors)
   3  the machine lacks something the harness needs (named in the message)
+  130  interrupted (Ctrl-C); the reports of what ran are written
 
 See README.md in the source tree for the quick start.
 )";
+
+std::optional<std::string_view> help_of(std::string_view command) {
+    if (command == "sandbox") return commands::sandbox_help;
+    if (command == "run") return commands::run_help;
+    if (command == "validate") return commands::validate_help;
+    if (command == "matrix") return commands::matrix_help;
+    return std::nullopt;
+}
 
 int usage_error(const std::string& message) {
     std::fprintf(stderr, "rmtfs-hil: %s\nTry 'rmtfs-hil --help' for more information.\n", message.c_str());
@@ -51,9 +74,12 @@ int main(int argc, char** argv) {
     if (argc < 2) return usage_error("no command given");
     std::string_view first = argv[1];
     if (first == "-h" || first == "--help" || first == "help") {
-        if (argc == 3 && first == "help" && std::string_view(argv[2]) == "sandbox") {
-            std::fwrite(commands::sandbox_help.data(), 1, commands::sandbox_help.size(), stdout);
-            return cli::exit_ok;
+        if (argc == 3 && first == "help") {
+            if (auto text = help_of(argv[2])) {
+                std::fwrite(text->data(), 1, text->size(), stdout);
+                return cli::exit_ok;
+            }
+            return usage_error("no command '" + std::string(argv[2]) + "'");
         }
         if (argc > 2) return usage_error("'" + std::string(first) + "' takes no arguments but a command name");
         std::fwrite(help_text.data(), 1, help_text.size(), stdout);
@@ -66,7 +92,19 @@ int main(int argc, char** argv) {
     }
     try {
         cli::Arguments arguments(argc, argv, 2);
+        // COMMAND ... --help ...: the command's help (not past a "--").
+        for (int i = 2; i < argc && std::string_view(argv[i]) != "--"; ++i) {
+            std::string_view arg = argv[i];
+            if (arg != "--help" && arg != "-h") continue;
+            if (auto text = help_of(first)) {
+                std::fwrite(text->data(), 1, text->size(), stdout);
+                return cli::exit_ok;
+            }
+        }
         if (first == "sandbox") return commands::sandbox(arguments);
+        if (first == "run") return commands::run(arguments);
+        if (first == "validate") return commands::validate(arguments);
+        if (first == "matrix") return commands::matrix(arguments);
     } catch (const cli::UsageError& e) {
         return usage_error(e.what());
     } catch (const cli::EnvironmentError& e) {

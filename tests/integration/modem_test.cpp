@@ -422,7 +422,7 @@ protected:
             remoteproc_log.push_back(std::string(c.command) + " -> " + std::string(sim::to_string(c.after)));
         });
         coupling = std::make_unique<sim::ModemCoupling>(
-            policy, sandbox->modem(), *sandbox->fabric().name_service(),
+            policy, sandbox->modem(), sandbox->fabric().name_service(),
             sim::ModemCoupling::Actions{[this] {
                                             link->bring_up();
                                             modem->boot([this](const sim::BootResult& r) { boots.push_back(r); });

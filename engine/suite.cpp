@@ -1,0 +1,137 @@
+#include "engine/suite.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace rmtfs_hil::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_scenario_file(const fs::path& path) {
+    return path.extension() == ".json" && !path.filename().string().ends_with(".schema.json");
+}
+
+std::string iso8601_now() {
+    std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+ScenarioError error_at(const fs::path& path, std::string message) {
+    ScenarioError error;
+    error.where.file = path.string();
+    error.message = std::move(message);
+    return error;
+}
+
+}  // namespace
+
+LoadedSuite load_suite(const std::vector<fs::path>& paths) {
+    LoadedSuite suite;
+    std::vector<fs::path> files;
+    for (const fs::path& path : paths) {
+        std::error_code error;
+        if (fs::is_directory(path, error)) {
+            std::vector<fs::path> found;
+            for (auto it = fs::recursive_directory_iterator(path, error); !error && it != fs::recursive_directory_iterator();
+                 it.increment(error))
+                if (it->is_regular_file() && is_scenario_file(it->path())) found.push_back(it->path());
+            std::sort(found.begin(), found.end());
+            if (found.empty()) suite.errors.push_back(error_at(path, "no scenario files (*.json) in this folder"));
+            files.insert(files.end(), found.begin(), found.end());
+        } else if (fs::exists(path, error)) {
+            files.push_back(path);
+        } else {
+            suite.errors.push_back(error_at(path, "no such file or folder"));
+        }
+    }
+    std::map<std::string, std::string> names;  // name -> file
+    for (const fs::path& file : files) {
+        auto loaded = load_scenario_file(file);
+        if (!loaded) {
+            suite.errors.insert(suite.errors.end(), loaded.error().begin(), loaded.error().end());
+            continue;
+        }
+        auto [it, fresh] = names.emplace(loaded->name, file.string());
+        if (!fresh) {
+            suite.errors.push_back(error_at(file, "scenario name '" + loaded->name + "' is also the name of " + it->second));
+            continue;
+        }
+        suite.scenarios.push_back(std::move(*loaded));
+    }
+    return suite;
+}
+
+std::vector<Scenario> filter_suite(const std::vector<Scenario>& scenarios, const std::string& filter) {
+    if (filter.empty()) return scenarios;
+    std::vector<Scenario> kept;
+    for (const Scenario& s : scenarios) {
+        bool match = s.name.find(filter) != std::string::npos ||
+                     std::any_of(s.tags.begin(), s.tags.end(), [&](const std::string& t) { return t.find(filter) != std::string::npos; });
+        if (match) kept.push_back(s);
+    }
+    return kept;
+}
+
+Scenario with_coupling(Scenario scenario, const std::string& coupling) {
+    scenario.setup.coupling = coupling;
+    auto& args = scenario.setup.server.args;
+    bool drives_remoteproc = std::find(args.begin(), args.end(), "-s") != args.end();
+    if (coupling == "rmtfs-sysfs" && !drives_remoteproc) args.push_back("-s");
+    if (coupling != "rmtfs-sysfs" && drives_remoteproc) args.erase(std::find(args.begin(), args.end(), "-s"));
+    return scenario;
+}
+
+RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
+    RunReport report;
+    report.started_at = iso8601_now();
+    report.server = options.run.server;
+    report.seed = options.run.seed.value_or(0);
+    report.jobs = std::max(1u, options.jobs);
+    auto started = std::chrono::steady_clock::now();
+
+    std::vector<std::optional<ScenarioResult>> results(scenarios.size());
+    std::mutex lock;
+    std::size_t next = 0, done = 0;
+    auto stop_requested = [&] { return options.interrupted != nullptr && options.interrupted->load(); };
+    auto worker = [&] {
+        for (;;) {
+            std::size_t index;
+            {
+                std::lock_guard<std::mutex> guard(lock);
+                if (next >= scenarios.size() || stop_requested()) return;
+                index = next++;
+            }
+            RunOptions run = options.run;
+            run.interrupted = stop_requested;
+            const Scenario& scenario = scenarios[index];
+            ScenarioResult result = options.coupling ? run_scenario(with_coupling(scenario, *options.coupling), run)
+                                                     : run_scenario(scenario, run);
+            std::lock_guard<std::mutex> guard(lock);
+            results[index] = std::move(result);
+            ++done;
+            if (options.progress) options.progress(*results[index], done, scenarios.size());
+        }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < report.jobs; ++i) threads.emplace_back(worker);
+    worker();
+    for (auto& thread : threads) thread.join();
+
+    report.interrupted = stop_requested();
+    for (auto& result : results)
+        if (result) report.scenarios.push_back(std::move(*result));
+    report.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    return report;
+}
+
+}  // namespace rmtfs_hil::engine

@@ -1,0 +1,200 @@
+// A run's report with a bit of everything, for the report tests and for
+// report_sample (which the headless-browser test renders): a failing known
+// issue with faults and a trace long enough to be elided, a clean pass, an
+// error full of hostile text, a skip, and a fixed known issue.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/report.hpp"
+
+namespace rmtfs_hil::testing {
+
+// Text no report may pass through unescaped.
+inline const std::string hostile_name = "hostile-</script><b>bold</b>";
+inline const std::string hostile_text =
+    "</script><b>x</b> & \"quoted\" 'single' ]]> <!-- c --> \x1b[31mred\x1b[0m \x01\x02\x7f bad utf8: \xff\xfe end";
+
+inline engine::ScenarioResult sigkill_scenario() {
+    engine::ScenarioResult s;
+    s.name = "sigkill-during-write";
+    s.description = "The daemon is killed between acknowledging a write and syncing it; after the restart the "
+                    "modem must read back what it wrote.";
+    s.file = "scenarios/process/sigkill-during-write.json";
+    s.tags = {"process", "faults"};
+    s.verdict = "fail";
+    s.reason = "ledger: acknowledged write to modem_fs1 sectors 8..11 not on storage after SIGKILL";
+    s.known_issue = "rmtfs acknowledges RW_IOVEC writes before fsync: a SIGKILL loses them";
+    s.known_status = "known";
+    s.duration_ms = 3412.5;
+    s.seed = 18446744073709551557ull;  // near 2^64: JSON must keep it exact
+    s.reproduce = "rmtfs-hil run --server /usr/bin/rmtfs --seed 18446744073709551557 "
+                  "scenarios/process/sigkill-during-write.json";
+    s.coupling = "rmtfs-sysfs";
+    s.faults = {"sigkill"};
+    s.modem_up_at_end = true;
+    s.data_lost = true;
+    s.recovery_ms = 1234.5;
+    s.ledger_verdict = "2 violations";
+    s.ledger_violations = {"write #3 to modem_fs1 sectors 8..11 acknowledged, storage holds the old data",
+                           "read #5 of modem_fs1 sector 9 returned data never written"};
+    s.steps = {
+        {0, "boot", "", "passed", "", 0, 412.25, "scenarios/process/sigkill-during-write.json:12:5"},
+        {1, "write", "the write that is lost", "passed", "", 412.25, 430.0,
+         "scenarios/process/sigkill-during-write.json:13:5"},
+        {2, "fault", "SIGKILL at the next RW_IOVEC", "passed", "", 430.0, 431.0,
+         "scenarios/process/sigkill-during-write.json:16:5"},
+        {3, "wait_for", "", "passed", "", 431.0, 1700.0, "scenarios/process/sigkill-during-write.json:18:5"},
+        {4, "read", "read it back", "failed", "sector 9: expected pattern 'a', got the initial pattern", 1700.0,
+         1712.0, "scenarios/process/sigkill-during-write.json:19:5"},
+        {5, "expect", "", "skipped", "", 0, 0, "scenarios/process/sigkill-during-write.json:22:5"},
+    };
+    auto add = [&s](double at, std::string source, std::string kind, std::string detail) {
+        s.trace.push_back({at, std::move(source), std::move(kind), std::move(detail)});
+    };
+    double t = 0;
+    add(t, "server", "started", "pid 4242 (start 1)");
+    add(t += 0.4, "server", "log", "rmtfs: starting, storage in /tmp/rmtfs-hil/storage");
+    add(t += 0.1, "fabric", "deliver", "NEW_SERVER 1:14 -> 1:ctrl 20 bytes");
+    add(t += 0.1, "ns", "new_server", "service 14 version 1 instance 0 at 1:14");
+    add(t += 0.1, "fabric", "link_tx", "modem0 NEW_SERVER 1:ctrl -> bcast:ctrl 20 bytes");
+    add(t += 0.2, "remoteproc", "state", "remoteproc0: offline -> running");
+    add(t += 0.1, "modem", "state", "modem: booting");
+    add(t += 0.3, "modem", "server_up", "service 14 at 1:14");
+    int request = 0;
+    auto exchange = [&](const std::string& what, int bytes_in, int bytes_out) {
+        add(t += 0.5, "fabric", "link_rx", "modem0 DATA 0:77 -> 1:14 " + std::to_string(bytes_in) + " bytes");
+        add(t += 0.05, "fabric", "deliver", "DATA 0:77 -> 1:14 " + std::to_string(bytes_in) + " bytes");
+        add(t += 0.2, "server", "log", "rmtfs: " + what + " (request " + std::to_string(++request) + ")");
+        add(t += 0.1, "fabric", "link_tx", "modem0 DATA 1:14 -> 0:77 " + std::to_string(bytes_out) + " bytes");
+    };
+    // The fault comes early: the browser test looks for it in the first screenful.
+    exchange("open /boot/modem_fs1 => caller id 1", 38, 25);
+    add(t += 1, "modem", "booted", "modem");
+    exchange("write 4 sectors of modem_fs1 at 8", 40, 18);
+    add(t += 0.5, "harness", "fault_armed", "SIGKILL at RW_IOVEC #2");
+    add(t += 0.5, "fabric", "link_rx", "modem0 DATA 0:77 -> 1:14 40 bytes");
+    add(t += 0.05, "fabric", "deliver", "DATA 0:77 -> 1:14 40 bytes");
+    add(t += 0.01, "harness", "fault", "SIGKILL to the daemon at RW_IOVEC #2");
+    add(t += 0.3, "server", "ended", "killed by SIGKILL");
+    add(t += 0.2, "ns", "del_server", "service 14 version 1 instance 0 at 1:14");
+    add(t += 0.1, "modem", "service_lost", "modem");
+    add(t += 0.1, "fabric", "drop", "1:14 -> 0:77: no socket (ENOTCONN)");
+    add(t += 1000, "harness", "restart", "starting the daemon again");
+    add(t += 2, "server", "started", "pid 4250 (start 2)");
+    add(t += 0.5, "fabric", "deliver", "NEW_SERVER 1:14 -> 1:ctrl 20 bytes");
+    add(t += 0.1, "ns", "new_server", "service 14 version 1 instance 0 at 1:14");
+    add(t += 0.2, "modem", "recovered", "modem");
+    add(t += 0.1, "fabric", "bind", "socket 3 bound to 1:14");
+    exchange("alloc buff 2097152 bytes", 21, 25);
+    // Long steady traffic: far past the timeline's cap.
+    for (int i = 0; i < 130; ++i) exchange("read 1 sector of modem_fs1 at " + std::to_string(i % 64), 40, 18 + 512);
+    add(t += 3, "server", "io_fault", "EIO on write of modem_fs1 (nth 1)");
+    add(t += 0.5, "remoteproc", "state", "remoteproc0: running -> crashed");
+    add(t += 0.5, "modem", "crashed", "modem: EFS sync failed");
+    for (int i = 0; i < 20; ++i) exchange("sync", 12, 12);
+    for (std::size_t i = 0; i < 60; ++i)
+        s.daemon_log.push_back("rmtfs: line " + std::to_string(i) + " of the daemon's log <ok>");
+    return s;
+}
+
+inline engine::ScenarioResult clean_scenario() {
+    engine::ScenarioResult s;
+    s.name = "boot-clean";
+    s.description = "Boot the modem once and read every partition.";
+    s.file = "scenarios/basic/boot-clean.json";
+    s.tags = {"basic"};
+    s.verdict = "pass";
+    s.duration_ms = 812.0;
+    s.seed = 1;
+    s.reproduce = "rmtfs-hil run --seed 1 scenarios/basic/boot-clean.json";
+    s.coupling = "manual";
+    s.modem_up_at_end = true;
+    s.ledger_verdict = "clean: 12 writes (10 ok, 2 unknown)";
+    s.steps = {{0, "boot", "", "passed", "", 0, 400, "scenarios/basic/boot-clean.json:9:5"},
+               {1, "expect", "", "passed", "", 400, 401, "scenarios/basic/boot-clean.json:10:5"}};
+    double t = 0;
+    s.trace.push_back({t, "server", "started", "pid 100 (start 1)"});
+    for (int i = 0; i < 6; ++i) {
+        s.trace.push_back({t += 1, "fabric", "deliver", "DATA 0:77 -> 1:14 38 bytes"});
+        s.trace.push_back({t += 1, "fabric", "link_tx", "modem0 DATA 1:14 -> 0:77 25 bytes"});
+    }
+    s.daemon_log = {"rmtfs: starting", "rmtfs: open /boot/modem_fs1"};
+    return s;
+}
+
+inline engine::ScenarioResult hostile_scenario() {
+    engine::ScenarioResult s;
+    s.name = hostile_name;
+    s.description = "description: " + hostile_text;
+    s.file = "scenarios/<evil>.json";
+    s.tags = {"<tag>&"};
+    s.verdict = "error";
+    s.reason = "reason: " + hostile_text;
+    s.duration_ms = 5.25;
+    s.seed = 7;
+    s.reproduce = "rmtfs-hil run '" + hostile_text + "'";
+    s.coupling = "mem-open";
+    s.faults = {"power_loss"};
+    s.modem_up_at_end = false;
+    s.data_lost = true;
+    s.ledger_verdict = "1 violation";
+    s.ledger_violations = {"violation: " + hostile_text};
+    s.steps = {{0, "power_loss", hostile_text, "error", "message: " + hostile_text, 0, 5, "<where>:1:1"}};
+    s.trace = {{0, "harness", "power_loss", "detail: " + hostile_text},
+               {1, "server", "log", "log: " + hostile_text},
+               {2, "<source>", "<kind>", "</svg></script><script>alert(1)</script>"}};
+    s.daemon_log = {"<script>alert('log')</script>", hostile_text, "]]>"};
+    return s;
+}
+
+inline engine::ScenarioResult skipped_scenario() {
+    engine::ScenarioResult s;
+    s.name = "needs-adb";
+    s.description = "Runs only against a device.";
+    s.tags = {"device"};
+    s.verdict = "skip";
+    s.reason = "target adb is not available";
+    s.coupling = "service-watch";
+    return s;
+}
+
+inline engine::ScenarioResult fixed_scenario() {
+    engine::ScenarioResult s;
+    s.name = "io-fault-on-sync";
+    s.description = "EIO on fsync: the daemon must report the error to the modem.";
+    s.file = "scenarios/storage/io-fault-on-sync.json";
+    s.tags = {"storage", "faults"};
+    s.verdict = "pass";
+    s.known_issue = "rmtfs ignores fsync errors";
+    s.known_status = "fixed";
+    s.duration_ms = 1520.0;
+    s.seed = 3;
+    s.reproduce = "rmtfs-hil run --seed 3 scenarios/storage/io-fault-on-sync.json";
+    s.coupling = "rmtfs-sysfs";
+    s.faults = {"io_fault"};
+    s.modem_up_at_end = true;
+    s.recovery_ms = 80.0;
+    s.ledger_verdict = "clean: 4 writes (4 ok)";
+    s.trace = {{0, "server", "started", "pid 7 (start 1)"},
+               {10, "harness", "io_fault_armed", "sync of modem_fs1 fails with EIO"},
+               {20, "server", "io_fault", "EIO on sync of modem_fs1"},
+               {100, "modem", "recovered", "modem"}};
+    return s;
+}
+
+inline engine::RunReport sample_report() {
+    engine::RunReport r;
+    r.started_at = "2024-05-04T10:11:12Z";
+    r.server = "/usr/bin/rmtfs";
+    r.seed = 42;
+    r.jobs = 4;
+    r.interrupted = false;
+    r.duration_ms = 7750.0;
+    r.command = "rmtfs-hil run --server /usr/bin/rmtfs --jobs 4 --seed 42 scenarios/";
+    r.scenarios = {sigkill_scenario(), clean_scenario(), hostile_scenario(), skipped_scenario(), fixed_scenario()};
+    return r;
+}
+
+}  // namespace rmtfs_hil::testing

@@ -1,0 +1,315 @@
+// rmtfs-hil run / validate / matrix: scenario files against the real daemon.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include "engine/report.hpp"
+#include "engine/suite.hpp"
+#include "tools/commands.hpp"
+
+namespace rmtfs_hil::commands {
+
+namespace fs = std::filesystem;
+
+const std::string_view run_help = R"(Usage: rmtfs-hil run [OPTIONS] PATH...
+
+Runs JSON scenarios (files, or folders searched for *.json) against the real
+rmtfs daemon, each in its own sandbox: an emulated QRTR fabric and name
+service, the rmtfs_mem device, the modem's remoteproc and a simulated modem.
+Prints one line per scenario as it ends, then a summary table; a failure
+prints the one command that reproduces it.
+
+Options:
+  --server PATH   The daemon under test (default: rmtfs from PATH,
+                  /usr/bin/rmtfs on Debian). Point it at your own build.
+  --jobs N        Scenarios in parallel, each in its own sandbox (default 1).
+  --seed N        Seed for every scenario (default: each scenario's own).
+  --filter TEXT   Only scenarios whose name or a tag contains TEXT.
+  --junit FILE    Write a JUnit XML report (failure text, daemon log).
+  --json FILE     Write the whole run as JSON.
+  --report DIR    Write a self-contained HTML report to DIR/index.html:
+                  a timeline per scenario (modem, name service, daemon,
+                  remoteproc, faults), the daemon's log, the ledger verdict.
+  --strict        Known issues fail the run too (by default a scenario that
+                  fails exactly as its known_issue says is reported, not fatal).
+  -q, --quiet     No progress lines; the summary only.
+
+Verdicts: pass; fail (the daemon did not do what a correct server must, with
+the evidence); error (the harness or machine could not run the scenario);
+skip (not for this target). Scenarios with a known_issue are marked known
+(fails as described), fixed (passes now) or new (fails differently).
+
+Ctrl-C stops: running scenarios end as errors, reports are still written.
+
+Exit status: 0 all passed (known issues allowed unless --strict), 1 some
+scenario failed or errored, 2 usage or scenario-file errors (nothing ran),
+3 the machine lacks something (e.g. the daemon), 130 interrupted.
+
+Example:
+  rmtfs-hil run scenarios/ --jobs 2 --report report/
+)";
+
+const std::string_view validate_help = R"(Usage: rmtfs-hil validate PATH...
+
+Loads scenario files (or folders of them) and reports every error with its
+file, line, column and JSON pointer, and what was expected. Runs nothing.
+
+Exit status: 0 all valid, 2 some file has errors.
+)";
+
+const std::string_view matrix_help = R"(Usage: rmtfs-hil matrix [OPTIONS] [PATH...]
+
+Runs each fault scenario (tag "fault"; PATH defaults to the scenario library)
+under every coupling policy — manual, rmtfs-sysfs, mem-open, service-watch —
+and prints the matrix: is the modem up at the end, was acknowledged data
+lost, how long did recovery take.
+
+Options: --server PATH, --jobs N, --seed N, --filter TEXT (default "fault"),
+--json FILE, --report DIR (the matrix is in the HTML report too), -q.
+
+Exit status: 0 the matrix was made (its cells are findings, not failures),
+1 some run errored, 2 usage or scenario-file errors, 3 environment.
+)";
+
+namespace {
+
+std::atomic<bool> interrupt_requested{false};
+
+extern "C" void on_interrupt(int) { interrupt_requested.store(true); }
+
+struct RunArguments {
+    std::vector<fs::path> paths;
+    std::string server;
+    unsigned jobs = 1;
+    std::optional<std::uint64_t> seed;
+    std::string filter;
+    std::optional<fs::path> junit, json, report;
+    bool strict = false;
+    bool quiet = false;
+    std::string given;  // the arguments as given, for the report
+};
+
+std::uint64_t number_of(const std::string& option, const std::string& text, std::uint64_t min, std::uint64_t max) {
+    std::size_t used = 0;
+    unsigned long long value = 0;
+    try {
+        value = std::stoull(text, &used, 10);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || text.empty() || text[0] == '-' || value < min || value > max)
+        throw cli::UsageError("option '" + option + "' needs a number from " + std::to_string(min) + " to " +
+                              std::to_string(max) + ", not '" + text + "'");
+    return value;
+}
+
+RunArguments parse(cli::Arguments& arguments, bool paths_required) {
+    RunArguments a;
+    while (!arguments.done()) {
+        std::string arg = arguments.take();
+        a.given += " " + arg;
+        auto value = [&] {
+            std::string v = arguments.value_of(arg);
+            a.given += " " + v;
+            return v;
+        };
+        if (arg == "--server") a.server = value();
+        else if (arg == "--jobs") a.jobs = static_cast<unsigned>(number_of(arg, value(), 1, 64));
+        else if (arg == "--seed") a.seed = number_of(arg, value(), 0, UINT64_MAX);
+        else if (arg == "--filter") a.filter = value();
+        else if (arg == "--junit") a.junit = value();
+        else if (arg == "--json") a.json = value();
+        else if (arg == "--report") a.report = value();
+        else if (arg == "--strict") a.strict = true;
+        else if (arg == "-q" || arg == "--quiet") a.quiet = true;
+        else if (arg == "--") {
+            for (auto& rest : arguments.rest()) a.paths.emplace_back(rest);
+        } else if (!arg.empty() && arg[0] == '-') throw cli::UsageError("unknown option '" + arg + "'");
+        else a.paths.emplace_back(arg);
+    }
+    if (paths_required && a.paths.empty()) throw cli::UsageError("no scenario files or folders given");
+    return a;
+}
+
+// The daemon: --server, else rmtfs on PATH.
+std::string find_server(const std::string& given) {
+    if (!given.empty()) {
+        if (!fs::exists(given)) throw cli::EnvironmentError("--server " + given + ": no such file");
+        if (::access(given.c_str(), X_OK) != 0) throw cli::EnvironmentError("--server " + given + ": not executable");
+        return fs::absolute(given).string();
+    }
+    if (const char* path = std::getenv("PATH")) {
+        std::string dirs = path;
+        for (std::size_t start = 0; start <= dirs.size();) {
+            std::size_t end = dirs.find(':', start);
+            if (end == std::string::npos) end = dirs.size();
+            fs::path candidate = fs::path(dirs.substr(start, end - start)) / "rmtfs";
+            if (!candidate.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+            start = end + 1;
+        }
+    }
+    if (::access("/usr/bin/rmtfs", X_OK) == 0) return "/usr/bin/rmtfs";
+    throw cli::EnvironmentError("no rmtfs daemon found: install Debian's rmtfs (ci/setup.sh does) or give --server PATH");
+}
+
+// The scenario library beside the build: bin/../../scenarios (a build dir in
+// the source tree) or RMTFS_HIL_SCENARIOS.
+fs::path find_library() {
+    if (const char* dir = std::getenv("RMTFS_HIL_SCENARIOS"); dir != nullptr && *dir != '\0') return dir;
+    std::error_code error;
+    fs::path exe = fs::canonical("/proc/self/exe", error);
+    for (fs::path dir = exe.parent_path(); !error && !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+        if (fs::exists(dir / "scenarios" / "scenario.schema.json")) return dir / "scenarios";
+    throw cli::EnvironmentError("the scenario library was not found above " + exe.string() +
+                                "; give PATH or set RMTFS_HIL_SCENARIOS");
+}
+
+engine::LoadedSuite load_or_explain(const std::vector<fs::path>& paths) {
+    engine::LoadedSuite suite = engine::load_suite(paths);
+    for (const auto& error : suite.errors) std::fprintf(stderr, "%s\n", error.describe().c_str());
+    return suite;
+}
+
+std::string reproduce_prefix(const RunArguments& a, const std::string& server) {
+    std::string prefix = "rmtfs-hil run --server " + server;
+    if (a.seed) prefix += " --seed " + std::to_string(*a.seed);
+    return prefix;
+}
+
+const char* mark(const engine::ScenarioResult& r) {
+    if (r.verdict == "pass") return r.known_status == "fixed" ? "FIXED" : "pass";
+    if (r.verdict == "skip") return "skip";
+    if (r.known_status == "known") return "known";
+    return r.verdict == "fail" ? "FAIL" : "ERROR";
+}
+
+void install_interrupt_handler() {
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
+}
+
+// Writes what was asked for; false when a report could not be written.
+bool write_reports(const engine::RunReport& report, const RunArguments& a) {
+    bool ok = true;
+    auto to_file = [&](const fs::path& path, const std::function<void(std::ostream&)>& write) {
+        std::ofstream out(path);
+        if (out) write(out);
+        if (!out) {
+            std::fprintf(stderr, "rmtfs-hil: cannot write %s\n", path.c_str());
+            ok = false;
+        }
+    };
+    if (a.junit) to_file(*a.junit, [&](std::ostream& out) { engine::write_junit(report, out); });
+    if (a.json) to_file(*a.json, [&](std::ostream& out) { engine::write_json(report, out); });
+    if (a.report) {
+        try {
+            std::string index = engine::write_html(report, *a.report);
+            std::printf("HTML report: %s\n", index.c_str());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "rmtfs-hil: cannot write the HTML report in %s: %s\n", a.report->c_str(), e.what());
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArguments& a, const std::string& command,
+                   bool matrix) {
+    engine::SuiteOptions options;
+    options.run.server = find_server(a.server);
+    options.run.seed = a.seed;
+    options.run.reproduce_prefix = reproduce_prefix(a, options.run.server);
+    options.jobs = a.jobs;
+    options.interrupted = &interrupt_requested;
+    options.progress = [&](const engine::ScenarioResult& r, std::size_t done, std::size_t total) {
+        if (a.quiet) return;
+        std::printf("[%zu/%zu] %-6s %s (%.1f s)%s%s\n", done, total, mark(r), r.name.c_str(), r.duration_ms / 1000.0,
+                    r.reason.empty() ? "" : ": ", r.reason.c_str());
+        std::fflush(stdout);
+    };
+    install_interrupt_handler();
+    engine::RunReport report;
+    if (!matrix) {
+        report = engine::run_suite(scenarios, options);
+    } else {
+        // Every fault scenario under every policy, in one report.
+        for (const char* policy : {"manual", "rmtfs-sysfs", "mem-open", "service-watch"}) {
+            options.coupling = policy;
+            engine::RunReport part = engine::run_suite(scenarios, options);
+            for (auto& r : part.scenarios) report.scenarios.push_back(std::move(r));
+            report.duration_ms += part.duration_ms;
+            report.started_at = report.started_at.empty() ? part.started_at : report.started_at;
+            report.server = part.server;
+            report.jobs = part.jobs;
+            report.interrupted = part.interrupted;
+            if (part.interrupted) break;
+        }
+    }
+    report.command = command;
+    std::printf("\n");
+    if (matrix) engine::write_matrix_table(report, std::cout);
+    else engine::write_summary_table(report, std::cout);
+    std::cout.flush();
+    bool written = write_reports(report, a);
+    if (report.interrupted) {
+        std::fprintf(stderr, "rmtfs-hil: interrupted; %zu scenario(s) reported\n", report.scenarios.size());
+        return 130;
+    }
+    bool failed = false;
+    for (const auto& r : report.scenarios) {
+        if (r.verdict == "error") failed = true;
+        if (!matrix && r.verdict == "fail" && (a.strict || r.known_status != "known")) failed = true;
+    }
+    if (!written) return cli::exit_environment;
+    return failed ? cli::exit_failed : cli::exit_ok;
+}
+
+}  // namespace
+
+int run(cli::Arguments& arguments) {
+    RunArguments a = parse(arguments, true);
+    engine::LoadedSuite suite = load_or_explain(a.paths);
+    if (!suite.errors.empty()) return cli::exit_usage;
+    auto scenarios = engine::filter_suite(suite.scenarios, a.filter);
+    if (scenarios.empty()) {
+        std::fprintf(stderr, "rmtfs-hil: no scenario matches --filter '%s'\n", a.filter.c_str());
+        return cli::exit_usage;
+    }
+    return run_and_report(scenarios, a, "rmtfs-hil run" + a.given, false);
+}
+
+int validate(cli::Arguments& arguments) {
+    RunArguments a = parse(arguments, true);
+    engine::LoadedSuite suite = load_or_explain(a.paths);
+    if (!suite.errors.empty()) {
+        std::fprintf(stderr, "%zu error(s); %zu scenario(s) valid\n", suite.errors.size(), suite.scenarios.size());
+        return cli::exit_usage;
+    }
+    std::printf("%zu scenario(s) valid\n", suite.scenarios.size());
+    return cli::exit_ok;
+}
+
+int matrix(cli::Arguments& arguments) {
+    RunArguments a = parse(arguments, false);
+    if (a.paths.empty()) a.paths.push_back(find_library());
+    if (a.filter.empty()) a.filter = "fault";
+    engine::LoadedSuite suite = load_or_explain(a.paths);
+    if (!suite.errors.empty()) return cli::exit_usage;
+    auto scenarios = engine::filter_suite(suite.scenarios, a.filter);
+    if (scenarios.empty()) {
+        std::fprintf(stderr, "rmtfs-hil: no scenario matches --filter '%s'\n", a.filter.c_str());
+        return cli::exit_usage;
+    }
+    return run_and_report(scenarios, a, "rmtfs-hil matrix" + a.given, true);
+}
+
+}  // namespace rmtfs_hil::commands
