@@ -20,11 +20,13 @@ rm -rf "$work"
 build-fuzz/bin/fuzz-seeds "$work/seeds" >/dev/null
 
 status=0
-for target in qrtr_packet qrtr_control qmi_message rmtfs_message; do
+for target in qrtr_packet qrtr_control qmi_message rmtfs_message scenario_loader; do
   corpus="$work/corpus/$target"
   artifacts="$work/artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
-  cp "$work/seeds/$target"/* "$corpus"/
+  if [[ -d "$work/seeds/$target" ]]; then cp "$work/seeds/$target"/* "$corpus"/; fi
+  # The scenario loader starts from the scenario files (tests/scenarios/, scenarios/).
+  if [[ "$target" == scenario_loader ]]; then find tests/scenarios scenarios -name '*.json' -exec cp -t "$corpus"/ {} +; fi
   cp tests/fuzz/regressions/"$target"/* "$corpus"/ 2>/dev/null || true
   echo "==> fuzz-$target for ${seconds}s"
   if build-fuzz/bin/fuzz-"$target" -max_total_time="$seconds" -print_final_stats=1 \

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "engine/report.hpp"
@@ -53,7 +55,7 @@ constexpr int row_height = 14;
 constexpr int footer_height = 40;
 constexpr int detail_x = time_column + lane_width * lane_count + 14;
 constexpr int svg_width = 1260;
-constexpr std::size_t detail_chars = 84;
+constexpr std::size_t detail_chars = 84;  // the whole event column, monospace at 11px
 
 constexpr int lane_x(int lane) { return time_column + lane_width * lane + lane_width / 2; }
 
@@ -68,6 +70,11 @@ bool is_name_service(const TraceEntry& e) {
     return e.source == "ns" || e.source == "name_service" || e.kind == "new_server" || e.kind == "del_server";
 }
 
+// The modem's link and node coming and going: the modem's side of the fabric.
+bool is_link_state(const TraceEntry& e) {
+    return e.source == "fabric" && (e.kind == "link_up" || e.kind == "link_down" || e.kind == "node");
+}
+
 // A state change, drawn larger and never elided.
 bool is_state_change(const TraceEntry& e) {
     auto any = [&](std::initializer_list<std::string_view> kinds) {
@@ -78,17 +85,19 @@ bool is_state_change(const TraceEntry& e) {
         return any({"state", "modem_state", "crashed", "booted", "boot_failed", "recovered", "service_lost",
                     "server_up", "server_down", "open_skipped"});
     if (e.source == "server")
-        return any({"started", "ended", "stopped", "continued", "gave_up", "start_failed", "io_fault"});
+        return any({"started", "ended", "stopped", "continued", "gave_up", "start_failed", "io_fault", "memory_open",
+                    "memory_close"});
     if (e.source == "remoteproc") return !any({"open", "read", "close"});
-    if (is_name_service(e)) return any({"new_server", "del_server", "started", "ended"});
+    if (is_name_service(e)) return any({"new_server", "del_server", "started", "ended", "hello", "bye"});
+    if (e.source == "fabric") return is_link_state(e);
     return false;
 }
 
 // Bad news in its lane: drawn with a red ring.
 bool is_bad_state(const TraceEntry& e) {
-    static constexpr std::array<std::string_view, 9> kinds = {"crashed", "boot_failed", "ended",        "gave_up",
-                                                              "start_failed", "service_lost", "server_down",
-                                                              "del_server", "error"};
+    static constexpr std::array<std::string_view, 11> kinds = {
+        "crashed", "boot_failed", "ended", "gave_up", "start_failed", "service_lost", "server_down", "del_server",
+        "error", "link_down", "bye"};
     return std::find(kinds.begin(), kinds.end(), e.kind) != kinds.end();
 }
 
@@ -142,6 +151,7 @@ int lane_of(const TraceEntry& e) {
     if (is_name_service(e)) return lane_ns;
     if (e.source == "server") return lane_daemon;
     if (e.source == "remoteproc") return lane_remoteproc;
+    if (is_link_state(e)) return lane_modem;
     if (e.source == "fabric") {
         // An address in the detail says whose it is ("1:14 -> 0:77: receive queue full").
         for (auto word : split_words(e.detail)) {
@@ -152,6 +162,14 @@ int lane_of(const TraceEntry& e) {
         return lane_daemon;
     }
     return lane_harness;
+}
+
+// Where a packet entry's ends are drawn. A packet received from the link is for
+// this node even when broadcast ("bcast:ctrl"): its destination is local.
+std::pair<int, int> packet_lanes(const TraceEntry& e, const Packet& p) {
+    int to = lane_of_address(p.to);
+    if (e.kind == "link_rx" && p.to.rfind("bcast:", 0) == 0) to = lane_of_address("1:" + p.to.substr(6));
+    return {lane_of_address(p.from), to};
 }
 
 struct Arrow {
@@ -166,8 +184,7 @@ std::optional<Arrow> arrow_of(const TraceEntry& e) {
     auto p = parse_packet(e.detail);
     if (!p) return std::nullopt;
     Arrow a;
-    a.from = lane_of_address(p->from);
-    a.to = lane_of_address(p->to);
+    std::tie(a.from, a.to) = packet_lanes(e, *p);
     if (a.from == a.to) return std::nullopt;
     a.data = p->type == "DATA";
     a.label = p->type;
@@ -185,7 +202,7 @@ bool merged_into_delivery(const std::vector<TraceEntry>& trace, std::size_t i) {
         const TraceEntry& next = trace[k];
         if (next.source != "fabric" || next.kind != "deliver") continue;
         const auto q = parse_packet(next.detail);
-        if (q && q->from == p->from && q->type == p->type && lane_of_address(q->to) == lane_of_address(p->to))
+        if (q && q->from == p->from && q->type == p->type && packet_lanes(next, *q).second == packet_lanes(e, *p).second)
             return true;
     }
     return false;
@@ -366,11 +383,13 @@ std::string render_timeline_svg(const ScenarioResult& scenario, std::string_view
             }
         }
 
+        const std::string prefix = truncate(sanitize_line(e.source + "/" + e.kind), 24);
         const std::string text_colour = fault ? fault_red : (state ? "#111827" : "#374151");
         out << "<text x=\"" << detail_x << "\" y=\"" << y + 4 << "\" fill=\"" << text_colour << "\""
             << (fault || state ? " font-weight=\"bold\"" : "") << "><tspan fill=\""
-            << (fault ? fault_red : "#9ca3af") << "\">" << esc(truncate(sanitize_line(e.source + "/" + e.kind), 24))
-            << "</tspan> " << esc(truncate(sanitize_line(e.detail), detail_chars)) << "</text>";
+            << (fault ? fault_red : "#9ca3af") << "\">" << esc(prefix) << "</tspan> "
+            << esc(truncate(sanitize_line(e.detail), detail_chars - std::min(display_width(prefix) + 1, detail_chars / 2)))
+            << "</text>";
         out << "</g>\n";
     }
 

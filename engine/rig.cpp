@@ -195,7 +195,15 @@ Expected<pid_t, std::string> Rig::start_daemon() {
 
 bool Rig::service_published() {
     sim::NameService* ns = sandbox_->fabric().name_service();
-    if (ns == nullptr) return false;
+    if (ns == nullptr) {
+        // A userspace name service (or none): what it announced to the
+        // modems is what is known.
+        for (const auto& slot : modems_)
+            if (auto server = slot->modem->endpoint().find_server(rmtfs::service_id);
+                server && server->address.node == sandbox_->board().local_node)
+                return true;
+        return false;
+    }
     for (const auto& server : ns->servers_of(rmtfs::service_id))
         if (server.node == sandbox_->board().local_node) return true;
     return false;
@@ -376,6 +384,11 @@ Expected<pid_t, std::string> Rig::start_name_service(const std::string& binary) 
     auto started = name_service_->start();
     if (!started) return unexpected(started.error().message);
     record("harness", "name_service", binary + " started, pid " + std::to_string(started->pid));
+    // Serving once it holds the control port: what reaches that port before
+    // is dropped, as the kernel drops it.
+    if (!run_until([&] { return sandbox_->fabric().port_bound(qrtr::port_control) || !name_service_->pid(); }, 5s) ||
+        !sandbox_->fabric().port_bound(qrtr::port_control))
+        return unexpected(binary + " did not bind the control port within 5 s");
     return started->pid;
 }
 

@@ -102,7 +102,9 @@ public:
     // ---- the daemon ----------------------------------------------------------
     // The new pid, or why it did not start.
     Expected<pid_t, std::string> start_daemon();
-    // Until service 14 is published by the local node.
+    // Until service 14 is published by the local node. With the kernel's
+    // name service, as it lists it; without (a userspace qrtr-ns, or none),
+    // as announced to a modem whose link is up.
     bool wait_for_service(std::chrono::milliseconds timeout = 10s);
     bool service_published();
     void signal_daemon(int signal_number);

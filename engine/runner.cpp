@@ -301,6 +301,15 @@ std::optional<StepFailure> ScenarioRun::run_step(const Step& st) {
                            : std::holds_alternative<BootStep>(st.action) ? default_boot_wait
                                                                          : default_wait;
     auto failure = std::visit([&](const auto& action) { return step(action, timeout); }, st.action);
+    if (failure && !failure->harness) {
+        // The daemon's death explains a step's failure better than the step
+        // can: wait (briefly) for its end to be reported, then say it.
+        wait([&] { return !rig_->daemon_running(); }, milliseconds(rig_->daemon_running() &&
+                                                                   failure->message.find("service_gone") == std::string::npos
+                                                               ? 0
+                                                               : 2000));
+        if (auto crash = crashed_invariant()) return StepFailure{crash->message + "; the step: " + failure->message, false};
+    }
     if (failure) return failure;
     return crashed_invariant();
 }

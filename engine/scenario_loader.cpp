@@ -381,7 +381,7 @@ SyntaxError reword_syntax_error(std::string_view text, const SyntaxCheck& check)
     constexpr std::string_view invalid_string = "invalid string: ";
     if (lexer.substr(0, invalid_string.size()) == invalid_string) {
         std::string_view detail = lexer.substr(invalid_string.size());
-        if (detail == "missing closing quote")
+        if (detail == "missing closing quote" || offset >= text.size())
             return {jt::string_start_containing(text, offset), "unterminated string: missing closing quote"};
         if (detail.find("U+000A") != std::string_view::npos || detail.find("U+000D") != std::string_view::npos)
             return {jt::string_start_containing(text, offset),
@@ -1331,8 +1331,8 @@ private:
         } else {
             reject(*f, p, "text", "'text' is only for event 'log'");
         }
-        bool counts = e == "syncs" || e == "boot_finished" || e == "restarts";
-        if (!counts) reject(*f, p, "count", "'count' is only for events 'syncs', 'boot_finished' and 'restarts'");
+        bool counts = e == "syncs" || e == "boot_finished" || e == "restarts" || e == "log";
+        if (!counts) reject(*f, p, "count", "'count' is only for events 'syncs', 'boot_finished', 'restarts' and 'log'");
         bool indexed = e == "modem_state" || e == "remoteproc_state" || e == "boot_finished" || e == "syncs";
         if (!indexed) {
             reject(*f, p, "index",

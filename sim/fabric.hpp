@@ -107,6 +107,8 @@ public:
     // The autobind of connect() and of a first send.
     int autobind(SocketId socket);
     QrtrAddress address(SocketId socket) const;
+    // Whether a local socket holds `port` (the control port: a userspace name service).
+    bool port_bound(std::uint32_t port) const { return ports_.contains(port); }
     // sendto(). Completes at once, except a blocking send to a remote port
     // whose flow window is full: that completes when RESUME_TX arrives.
     void send(SocketId socket, QrtrAddress to, ByteView payload, bool nonblocking, SendCompletion done);

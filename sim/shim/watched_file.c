@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "chardev.h"
 #include "control_channel.h"
 #include "raw_syscall.h"
 #include "real_libc.h"
@@ -60,6 +61,9 @@ static int open_real_file(const struct open_call *open_call, const char *path, i
         real_close()(fd);
         return fail(error);
     }
+    unsigned major, minor;
+    struct stat st;
+    if (chardev_of_fd(fd, &major, &minor) && real_fstat()(fd, &st) == 0) file->watched.device_size = st.st_size;
     shim_debug("open(%s) = %d (watched, id %u, asking about %#x)", path, fd, file->watched.id, file->watched.ask);
     return fd;
 }
@@ -285,8 +289,19 @@ ssize_t watched_file_call(struct emulated_file *file, const struct watched_call 
 {
     enum shim_file_op op = op_of(call->entry);
     size_t asked;
-    if (!(__atomic_load_n(&file->watched.ask, __ATOMIC_RELAXED) & op) || !bytes_asked(call, &asked))
-        return real_call(call, call->parts, call->part_count);
+    bool counted = bytes_asked(call, &asked);
+    /* A device ends where its region ends: past it a read or write moves
+     * nothing (0), across it only what fits (qcom_rmtfs_mem's clamping). */
+    size_t limit = counted ? asked : 0;
+    bool clamped = false;
+    off64_t device_size = file->watched.device_size;
+    if (counted && device_size > 0 && op != SHIM_FILE_SYNC) {
+        off64_t at = offset_of(&file->watched, call);
+        limit = at >= device_size ? 0 : (size_t)(device_size - at) < asked ? (size_t)(device_size - at) : asked;
+        clamped = limit < asked;
+    }
+    if (!(__atomic_load_n(&file->watched.ask, __ATOMIC_RELAXED) & op) || !counted)
+        return clamped ? real_call_cut(call, asked, limit) : real_call(call, call->parts, call->part_count);
 
     /* One call at a time per file, from the question to the report: the
      * harness reads FILE_DONE as the end of the call FILE_IO announced. */
@@ -308,7 +323,7 @@ ssize_t watched_file_call(struct emulated_file *file, const struct watched_call 
     if (!report)
         pthread_mutex_unlock(&file->rpc_lock);
 
-    size_t allowed = question.reply.value < asked ? question.reply.value : asked;
+    size_t allowed = question.reply.value < limit ? question.reply.value : limit;
     ssize_t result = real_call_cut(call, asked, allowed);
     if (!report)
         return result;

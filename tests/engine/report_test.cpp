@@ -567,6 +567,24 @@ TEST(ReportHtml, TimelineHasLanesArrowsAndFaults) {
     EXPECT_TRUE(well_formed_xml(svg));
 }
 
+TEST(ReportHtml, TimelineMergesReceivedPacketsIntoTheirDelivery) {
+    ScenarioResult s;
+    s.trace = {{0, "fabric", "link_rx", "modem HELLO 0:ctrl -> bcast:ctrl 20 bytes"},
+               {0, "fabric", "deliver", "HELLO 0:ctrl -> 1:ctrl 20 bytes"},
+               {1, "fabric", "link_rx", "modem DATA 0:77 -> 1:14 38 bytes"},
+               {1, "fabric", "deliver", "DATA 0:77 -> 1:14 38 bytes"},
+               {2, "fabric", "link_rx", "modem RESUME_TX 0:77 -> 1:14 20 bytes"},  // never delivered: drawn itself
+               {3, "fabric", "link_tx", "modem DATA 1:14 -> 0:77 14 bytes confirm_rx"},
+               {4, "fabric", "link_up", "link modem attached"}};
+    const std::string svg = render_timeline_svg(s, "m");
+    EXPECT_EQ(count(svg, "<line class=\"arrow\""), 4u);
+    EXPECT_EQ(count(svg, "data-kind=\"link_rx\""), 1u);
+    EXPECT_NE(svg.find("; 2 link_rx drawn as their delivery"), std::string::npos);
+    // modem (x 137) -> name service (x 373) for the HELLO; the link's state on the modem's lane.
+    EXPECT_NE(svg.find("<line class=\"arrow\" x1=\"137\" y1=\"41\" x2=\"370\""), std::string::npos) << svg;
+    EXPECT_NE(svg.find("<circle cx=\"137\" cy=\"97\" r=\"5\""), std::string::npos) << svg;
+}
+
 TEST(ReportHtml, TimelineCapsTheEventsItDraws) {
     ScenarioResult s;
     s.name = "long";

@@ -136,3 +136,20 @@ def test_user_storage_directory_is_used_and_kept(rmtfs_hil, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "modem_fs1" in result.stdout
     assert (storage / "modem_fs1").read_bytes() == b"\x5a" * 4096, "a user's storage is never rewritten"
+
+
+def test_the_rmtfs_mem_device_ends_where_its_region_ends(rmtfs_hil):
+    # As the kernel's qcom_rmtfs_mem driver: a read or write past the region
+    # moves nothing, one across its end only what fits; the region never grows.
+    script = (
+        "import os; fd = os.open('/dev/qcom_rmtfs_mem1', os.O_RDWR); "
+        "print(os.pwrite(fd, b'x' * 512, 0x200000), os.pwrite(fd, b'y' * 512, 0x1fff00), "
+        "len(os.pread(fd, 512, 0x200000)), os.pread(fd, 512, 0x1fff00) == b'y' * 256, "
+        "os.lseek(fd, 0, os.SEEK_END))"
+    )
+    result = subprocess.run(
+        [str(rmtfs_hil), "sandbox", "-q", "--", "/usr/bin/python3", "-c", script],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "256", "0", "True", str(0x200000)], result.stdout

@@ -482,13 +482,15 @@ static void accept_connections(int listener)
 
 /* ---- the world and the command ------------------------------------------- */
 
-static void write_file(const char *path, const char *text, mode_t mode)
+static void write_bytes(const char *path, const char *bytes, size_t size, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fchmod(fd, mode) != 0)
+    if (fd < 0 || write(fd, bytes, size) != (ssize_t)size || fchmod(fd, mode) != 0)
         die(path);
     close(fd);
 }
+
+static void write_file(const char *path, const char *text, mode_t mode) { write_bytes(path, text, strlen(text), mode); }
 
 static void make_world(char *socket_path, char *world_dir)
 {
@@ -510,9 +512,10 @@ static void make_world(char *socket_path, char *world_dir)
     memset(page, 'm', 64);
     page[4096] = '\0';
     write_file(path, page, 0640);
+    /* A device region of a whole page: the shim clamps I/O to its size. */
     char watched_chardev[PATH_MAX + 64];
     snprintf(watched_chardev, sizeof watched_chardev, "%s/%s", world_dir, FAKE_WATCHED_CHARDEV);
-    write_file(watched_chardev, page, 0640);
+    write_bytes(watched_chardev, page, 4096, 0640);
     snprintf(text, sizeof text, "# test world\n%d %d %s\n%d %d %s\n", chardev_major, chardev_minor, path,
              chardev_major, FAKE_WATCHED_CHARDEV_MINOR, watched_chardev);
     snprintf(path, sizeof path, "%s/chardevs", world_dir);

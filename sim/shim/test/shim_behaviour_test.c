@@ -1289,6 +1289,12 @@ static void watched_chardev_fstat(void)
     CHECK(pwrite(fd, "EFS!", 4, 100) == 4, "pwrite: %s", strerror(errno));
     struct fake_file_record done = last_record(SHIM_OP_FILE_DONE, path);
     CHECK(done.value == 4 && done.node == 100 && memcmp(done.snapshot, "EFS!", 4) == 0, "the write was watched");
+    /* The region is a page: I/O across its end moves what fits, past it nothing. */
+    CHECK(pwrite(fd, "EFS!", 4, 4094) == 2, "a write across the end is clamped");
+    char back[8];
+    CHECK(pread(fd, back, sizeof back, 4094) == 2 && memcmp(back, "EF", 2) == 0, "a read across the end is clamped");
+    CHECK(pwrite(fd, "EFS!", 4, 4096) == 0 && pread(fd, back, sizeof back, 5000) == 0, "past the end: nothing");
+    CHECK(fstat(fd, &st) == 0 && st.st_size == 4096, "the region never grows: %lld", (long long)st.st_size);
     close(fd);
     CHECK(closed_within(path, 1, arrival_ms), "and its last close");
 }

@@ -1,0 +1,221 @@
+"""`rmtfs-hil run`, `validate` and `matrix` as a user drives them: verdicts and
+their exit statuses, progress and summary, the reports, the reproduce line,
+known issues, --filter / --seed / --jobs, bad input, and Ctrl-C."""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+RMTFS = "/usr/bin/rmtfs"
+
+
+def scenario(name, steps, **extra):
+    body = {"name": name, "description": f"test scenario {name}", "steps": steps}
+    body.update(extra)
+    return body
+
+
+PASSING = scenario(
+    "writes-land",
+    [
+        {"write": {"partition": "/boot/modem_fs1", "sector": 8, "sectors": 4, "data": {"pattern": "a"}}},
+        {"read": {"partition": "/boot/modem_fs1", "sector": 8, "sectors": 4, "data": {"pattern": "a"}}},
+        {"expect": {"storage": [{"file": "modem_fs1", "sector": 8, "sectors": 4, "data": {"pattern": "a"}}]}},
+    ],
+    tags=["smoke"],
+)
+
+# rmtfs 1.0 answers GET_DEV_ERROR for a valid handle with a failure: a correct
+# server answers success.
+DEV_ERROR = scenario(
+    "dev-error-of-an-open-handle",
+    [{"request": {"message": "GET_DEV_ERROR", "partition": "/boot/modem_fs1", "expect": {"result": 0}}}],
+    tags=["protocol"],
+)
+
+
+def write_scenarios(directory, *bodies):
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for body in bodies:
+        path = directory / f"{body['name']}.json"
+        path.write_text(json.dumps(body, indent=2))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def needs_rmtfs():
+    if not os.path.exists(RMTFS):
+        pytest.skip(f"{RMTFS} is not installed (ci/setup.sh installs it)")
+
+
+def test_a_passing_scenario_exits_0_with_progress_summary_and_reports(run, tmp_path, needs_rmtfs):
+    (path,) = write_scenarios(tmp_path / "lib", PASSING)
+    junit, js, report = tmp_path / "r.xml", tmp_path / "r.json", tmp_path / "html"
+    result = run("run", str(path), "--junit", str(junit), "--json", str(js), "--report", str(report), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[1/1] pass   writes-land" in result.stdout
+    assert "1 scenario" in result.stdout and "1 passed" in result.stdout
+    data = json.loads(js.read_text())
+    (entry,) = data["scenarios"]
+    assert entry["verdict"] == "pass" and entry["ledger_verdict"].startswith("clean: 1 writes")
+    assert any(t["kind"] == "log" for t in entry["trace"]), "the daemon's log is part of the trace"
+    suite = ET.parse(junit).getroot()
+    assert suite.find(".//testcase").get("name") == "writes-land"
+    assert (report / "index.html").read_text().count("<svg") >= 1
+
+
+def test_a_failing_scenario_exits_1_and_prints_the_command_that_reproduces_it(run, tmp_path, needs_rmtfs):
+    (path,) = write_scenarios(tmp_path / "lib", DEV_ERROR)
+    junit = tmp_path / "r.xml"
+    result = run("run", str(path), "--junit", str(junit), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL" in result.stdout
+    assert "result 1, expected 0" in result.stdout
+    reproduce = [line for line in result.stdout.splitlines() if "reproduce:" in line]
+    assert reproduce and str(path) in reproduce[0] and "--server /usr/bin/rmtfs" in reproduce[0]
+    failure = ET.parse(junit).getroot().find(".//failure")
+    assert failure is not None and "result 1, expected 0" in failure.get("message")
+    assert "[RMTFS]" in ET.parse(junit).getroot().find(".//system-out").text, "the daemon's log is in the report"
+    # The printed command reproduces the verdict.
+    argv = reproduce[0].split("reproduce:", 1)[1].split()
+    again = run(*argv[1:], timeout=120)
+    assert again.returncode == 1 and "result 1, expected 0" in again.stdout
+
+
+def test_a_known_issue_is_reported_but_does_not_fail_the_run_unless_strict(run, tmp_path, needs_rmtfs):
+    known = dict(DEV_ERROR)
+    known["known_issue"] = {
+        "text": "rmtfs 1.0 inverts the handle check of GET_DEV_ERROR",
+        "observed": "fail",
+        "match": "result 1, expected 0",
+    }
+    (path,) = write_scenarios(tmp_path / "lib", known)
+    result = run("run", str(path), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "known" in result.stdout
+    strict = run("run", str(path), "--strict", timeout=120)
+    assert strict.returncode == 1
+
+
+def test_filter_and_jobs_run_the_chosen_scenarios_in_parallel(run, tmp_path, needs_rmtfs):
+    bodies = [dict(PASSING, name=f"writes-land-{i}") for i in range(3)] + [DEV_ERROR]
+    write_scenarios(tmp_path / "lib", *bodies)
+    js = tmp_path / "r.json"
+    result = run("run", str(tmp_path / "lib"), "--filter", "smoke", "--jobs", "2", "--json", str(js), timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = sorted(s["name"] for s in json.loads(js.read_text())["scenarios"])
+    assert names == ["writes-land-0", "writes-land-1", "writes-land-2"]
+    assert json.loads(js.read_text())["jobs"] == 2
+
+
+def test_the_seed_changes_the_data_and_is_recorded(run, tmp_path, needs_rmtfs):
+    (path,) = write_scenarios(tmp_path / "lib", PASSING)
+    js = tmp_path / "r.json"
+    assert run("run", str(path), "--seed", "77", "--json", str(js), timeout=120).returncode == 0
+    assert json.loads(js.read_text())["scenarios"][0]["seed"] == 77
+
+
+def test_a_malformed_scenario_exits_2_and_names_file_line_column_and_pointer(run, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{\n  "name": "bad",\n  "description": "x",\n  "steps": [\n    {"fault": {"action": "sigkil"}}\n  ]\n}\n')
+    for command in ("run", "validate"):
+        result = run(command, str(bad))
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert f"{bad}:5:" in result.stderr, result.stderr
+        assert "/steps/0/fault/action" in result.stderr
+        assert "did you mean 'sigkill'?" in result.stderr
+
+
+def test_validate_accepts_good_files_and_refuses_missing_paths(run, tmp_path):
+    write_scenarios(tmp_path / "lib", PASSING, DEV_ERROR)
+    ok = run("validate", str(tmp_path / "lib"))
+    assert ok.returncode == 0 and "2 scenario(s) valid" in ok.stdout
+    missing = run("validate", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+
+
+def test_two_scenarios_with_one_name_are_refused(run, tmp_path):
+    write_scenarios(tmp_path / "a", PASSING)
+    write_scenarios(tmp_path / "b", PASSING)
+    result = run("validate", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert result.returncode == 2 and "also the name of" in result.stderr
+
+
+def test_bad_arguments_are_usage_errors(run, tmp_path):
+    for args, text in [
+        (["run"], "no scenario files or folders given"),
+        (["run", "x.json", "--jobs", "0"], "option '--jobs' needs a number from 1 to 64"),
+        (["run", "x.json", "--bogus"], "unknown option '--bogus'"),
+        (["run", "x.json", "--seed"], "option '--seed' needs a value"),
+    ]:
+        result = run(*args)
+        assert result.returncode == 2 and text in result.stderr, (args, result.stderr)
+
+
+def test_a_missing_server_is_an_environment_error(run, tmp_path):
+    (path,) = write_scenarios(tmp_path / "lib", PASSING)
+    result = run("run", str(path), "--server", str(tmp_path / "no-rmtfs"))
+    assert result.returncode == 3 and "no-rmtfs: no such file" in result.stderr
+
+
+def test_help_teaches_the_commands(run):
+    for command in ("run", "validate", "matrix"):
+        result = run("help", command)
+        assert result.returncode == 0 and f"rmtfs-hil {command}" in result.stdout
+        assert run(command, "--help").stdout == result.stdout
+
+
+def test_ctrl_c_stops_cleanly_writes_the_reports_and_leaves_no_daemon(rmtfs_hil, tmp_path, needs_rmtfs):
+    slow = scenario(
+        "waits-long",
+        [{"wait_for": {"event": "log", "text": "never printed"}, "timeout_ms": 60000}],
+        timeout_ms=120000,
+    )
+    (path,) = write_scenarios(tmp_path / "lib", slow)
+    js = tmp_path / "r.json"
+    proc = subprocess.Popen(
+        [str(rmtfs_hil), "run", str(path), "--json", str(js)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    # Until the daemon runs (its process appears), then interrupt.
+    deadline = time.time() + 30
+    while time.time() < deadline and not daemon_pids_of(proc.pid):
+        time.sleep(0.05)
+    assert daemon_pids_of(proc.pid), "the daemon never started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err
+    data = json.loads(js.read_text())
+    assert data["interrupted"] is True
+    assert data["scenarios"][0]["verdict"] == "error" and "interrupted" in data["scenarios"][0]["reason"]
+    assert not daemon_pids_of(proc.pid), "a daemon outlived the run"
+
+
+def daemon_pids_of(harness_pid):
+    """rmtfs processes started (through a keeper) by the harness."""
+    pids = []
+    for status in pathlib.Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+        if fields.get("Name", "").strip() != "rmtfs":
+            continue
+        ppid = int(fields.get("PPid", "0"))
+        try:
+            grand = int(dict(
+                line.split(":\t", 1) for line in pathlib.Path(f"/proc/{ppid}/status").read_text().splitlines() if ":\t" in line
+            ).get("PPid", "0"))
+        except OSError:
+            grand = 0
+        if harness_pid in (ppid, grand):
+            pids.append(int(status.parent.name))
+    return pids
