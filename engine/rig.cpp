@@ -36,8 +36,10 @@ Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
     sandbox.kernel_name_service = rig->options_.kernel_name_service;
     sandbox.world.keep = rig->options_.keep_world;
     sandbox.world.partition_size_bytes = rig->options_.partition_bytes;
-    sandbox.world.storage_content = rig->options_.zero_fill ? server::StorageContent::zeros()
-                                                            : server::StorageContent::pattern(rig->options_.seed);
+    sandbox.world.storage_content = !rig->options_.storage_from.empty()
+                                        ? server::StorageContent::copy_from(rig->options_.storage_from)
+                                    : rig->options_.zero_fill ? server::StorageContent::zeros()
+                                                              : server::StorageContent::pattern(rig->options_.seed);
     auto created = server::Sandbox::create(rig->io_, sandbox);
     if (!created) return unexpected(created.error().message);
     rig->sandbox_ = std::move(*created);

@@ -57,6 +57,8 @@ struct RigOptions {
     std::uint64_t partition_bytes = 256 * 512;
     std::uint64_t seed = 1;
     bool zero_fill = false;  // zeros instead of the seed's pattern
+    // Or copies of a board's images (a folder with modem_fs1 ...): each keeps its size.
+    std::filesystem::path storage_from;
     bool kernel_name_service = true;
     bool ask_storage_reads = false;  // needed for read faults on storage
     bool ask_memory_io = false;      // needed for faults on the rmtfs_mem device

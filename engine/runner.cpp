@@ -117,6 +117,7 @@ RigOptions rig_options(const Scenario& s, const RunOptions& run, std::uint64_t s
     options.partition_bytes = s.setup.storage.partition_bytes;
     options.seed = seed;
     options.zero_fill = s.setup.storage.fill == "zeros";
+    options.storage_from = s.setup.storage.from;
     options.ask_storage_reads = s.setup.watch_storage_reads;
     options.ask_memory_io = s.setup.watch_memory_io;
     options.modems.clear();

@@ -57,6 +57,10 @@ struct ModemSetup {
 struct StorageSetup {
     std::uint64_t partition_bytes = 256 * 512;
     std::string fill = "pattern";  // pattern (from the seed) | zeros
+    // Or the images of a board: a folder holding modem_fs1, modem_fs2,
+    // modem_fsg, modem_fsc (copied; each keeps its size). Relative to the
+    // scenario's file; the loader makes it absolute.
+    std::string from;
 };
 
 struct Setup {

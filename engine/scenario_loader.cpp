@@ -888,13 +888,26 @@ private:
         }
 
         if (Field storage = field(*f, p, "storage"); storage && is_object(*storage, storage.pointer)) {
-            check_keys(*storage, storage.pointer, {"partition_bytes", "fill"});
+            check_keys(*storage, storage.pointer, {"partition_bytes", "fill", "from"});
             Field bytes = field(*storage, storage.pointer, "partition_bytes");
             if (get_uint(bytes, setup.storage.partition_bytes, sector_bytes) &&
                 setup.storage.partition_bytes % sector_bytes != 0)
                 error(bytes.pointer, "must be a multiple of 512 (whole sectors), found " +
                                          std::to_string(setup.storage.partition_bytes));
             get_enum(field(*storage, storage.pointer, "fill"), setup.storage.fill, storage_fills, "fill");
+            if (Field from = field(*storage, storage.pointer, "from"); from && get_string(from, setup.storage.from)) {
+                if (storage->contains("fill") || storage->contains("partition_bytes"))
+                    error(from.pointer, "images copied 'from' a folder keep their contents and sizes: give 'from' "
+                                        "or 'fill' / 'partition_bytes', not both");
+                std::filesystem::path folder(setup.storage.from);
+                if (folder.is_relative()) folder = std::filesystem::path(file_).parent_path() / folder;
+                std::error_code ignored;
+                if (setup.storage.from.empty() || !std::filesystem::is_directory(folder, ignored))
+                    error(from.pointer, "no such folder " + in_quotes(setup.storage.from) + " (looked for " +
+                                            folder.string() + ")");
+                else
+                    setup.storage.from = std::filesystem::absolute(folder, ignored).lexically_normal().string();
+            }
         }
     }
 

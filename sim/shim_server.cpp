@@ -73,14 +73,16 @@ private:
 
 class ShimServer::Channel : public std::enable_shared_from_this<Channel> {
 public:
-    Channel(ShimServer& server, int fd) : server_(server), control_(server.io_, fd) {
+    Channel(ShimServer& server, int fd) : server_(server), server_alive_(server.alive_), control_(server.io_, fd) {
         ucred credentials{};
         socklen_t length = sizeof credentials;
         if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) peer_pid_ = credentials.pid;
     }
 
     ~Channel() {
-        if (socket_ != 0) server_.fabric_.close_socket(socket_);
+        // A channel outlives its server only inside a handler the io_context
+        // drops at its own end; the fabric is gone then too.
+        if (socket_ != 0 && !server_alive_.expired()) server_.fabric_.close_socket(socket_);
     }
 
     void start() { wait(); }
@@ -306,10 +308,13 @@ private:
         // Defer the destruction: this object may be deep in its own handler.
         boost::system::error_code ignored;
         control_.cancel(ignored);
-        asio::post(server_.io_, [server = &server_, self = shared_from_this()] { server->drop(self.get()); });
+        asio::post(server_.io_, [server = &server_, alive = server_alive_, self = shared_from_this()] {
+            if (!alive.expired()) server->drop(self.get());
+        });
     }
 
     ShimServer& server_;
+    std::weak_ptr<bool> server_alive_;
     asio::posix::stream_descriptor control_;
     std::vector<std::uint8_t> buffer_;
     std::unique_ptr<DataChannelSink> sink_;

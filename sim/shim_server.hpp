@@ -47,6 +47,7 @@ private:
     boost::asio::posix::stream_descriptor listener_;
     std::map<Channel*, std::shared_ptr<Channel>> channels_;
     FileWatcher* file_watcher_ = nullptr;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // expires with the server
     WatchId next_watch_id_ = 1;
 };
 

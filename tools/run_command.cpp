@@ -244,6 +244,7 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
         // Every fault scenario under every policy, in one report.
         for (const char* policy : {"manual", "rmtfs-sysfs", "mem-open", "service-watch"}) {
             options.coupling = policy;
+            if (!a.quiet) std::printf("== coupling policy %s\n", policy);
             engine::RunReport part = engine::run_suite(scenarios, options);
             for (auto& r : part.scenarios) report.scenarios.push_back(std::move(r));
             report.duration_ms += part.duration_ms;

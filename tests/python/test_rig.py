@@ -2,37 +2,16 @@
 cold boot under each coupling policy, the service starting late, restarts
 under fatal and reopening modems, faults that land at an exact request or
 sector write, I/O faults through the shim, and power loss — each judged by
-the write ledger."""
-import os
+the write ledger. Rigs come from the project's pytest plugin
+(python/pytest_rmtfs_hil.py: make_rig)."""
 import signal
 
 import pytest
-
-RMTFS = "/usr/bin/rmtfs"
 
 
 def sectors(count, salt):
     """`count` 512-byte sectors of recognisable bytes."""
     return bytes((salt ^ (i // 512 * 7) ^ (i & 0xFF)) & 0xFF for i in range(count * 512))
-
-
-@pytest.fixture
-def make_rig(rmtfs_hil_module):
-    if not os.path.exists(RMTFS):
-        pytest.skip(f"{RMTFS} is not installed (ci/setup.sh installs it)")
-    made = []
-
-    def _make(**settings):
-        options = rmtfs_hil_module.RigOptions()
-        for name, value in settings.items():
-            setattr(options, name, value)
-        rig = rmtfs_hil_module.Rig(options)
-        made.append(rig)
-        return rig
-
-    yield _make
-    for rig in made:
-        rig.close()
 
 
 def started(rig):

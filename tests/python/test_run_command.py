@@ -219,3 +219,48 @@ def daemon_pids_of(harness_pid):
         if harness_pid in (ppid, grand):
             pids.append(int(status.parent.name))
     return pids
+
+
+def test_storage_from_a_folder_of_board_images(run, tmp_path, needs_rmtfs):
+    snapshot = tmp_path / "lib" / "board"
+    snapshot.mkdir(parents=True)
+    for i, name in enumerate(["modem_fs1", "modem_fs2", "modem_fsg", "modem_fsc"]):
+        (snapshot / name).write_bytes(bytes([0x50 + i]) * (64 * 512))
+    body = scenario(
+        "board-images",
+        [
+            {"read": {"partition": "/boot/modem_fsg", "sector": 3, "sectors": 1, "data": {"fill": "0x52"}}},
+            {"write": {"partition": "/boot/modem_fs1", "sector": 2, "sectors": 1, "data": {"pattern": "x"}}},
+            {"expect": {"storage": [{"file": "modem_fs2", "sector": 63, "sectors": 1, "data": {"fill": "0x51"}},
+                                    {"file": "modem_fs1", "sector": 1, "sectors": 1, "unchanged": True}]}},
+        ],
+        setup={"storage": {"from": "board"}, "modems": [{"image_sectors": 64}]},
+    )
+    (path,) = write_scenarios(tmp_path / "lib", body)
+    result = run("run", str(path), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (snapshot / "modem_fs1").read_bytes() == bytes([0x50]) * (64 * 512), "the board's images are copied, not written"
+
+
+def test_matrix_runs_each_fault_scenario_under_every_coupling_policy(run, tmp_path, needs_rmtfs):
+    killed = scenario(
+        "killed-mid-write",
+        [
+            {"fault": {"action": "sigkill", "when": {"after_write": 2}}},
+            {"write": {"partition": "/boot/modem_fs1", "sector": 8, "sectors": 4, "data": {"pattern": "k"},
+                       "expect": "unknown"}},
+            {"expect": {"ledger": "clean"}},
+        ],
+        tags=["fault"],
+        invariants={"server_alive": True},
+    )
+    write_scenarios(tmp_path / "lib", killed, PASSING)
+    js = tmp_path / "m.json"
+    result = run("matrix", str(tmp_path / "lib"), "--json", str(js), timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for policy in ("manual", "rmtfs-sysfs", "mem-open", "service-watch"):
+        assert f"== coupling policy {policy}" in result.stdout
+        assert policy in result.stdout.split("== coupling policy service-watch")[1], "the matrix names every policy"
+    runs = json.loads(js.read_text())["scenarios"]
+    assert sorted(r["coupling"] for r in runs) == ["manual", "mem-open", "rmtfs-sysfs", "service-watch"]
+    assert all(r["name"] == "killed-mid-write" and not r["data_lost"] for r in runs), "only the fault scenario runs"
