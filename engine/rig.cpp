@@ -402,10 +402,6 @@ void Rig::stop_name_service() {
 
 // ---- checks ----------------------------------------------------------------------
 
-std::string Rig::file_of(const std::string& partition_path) const {
-    return fs::path(partition_path).filename().string();
-}
-
 Bytes Rig::storage_file(const std::string& file_name) {
     fs::path path = sandbox_->world().storage_dir() / file_name;
     std::ifstream in(path, std::ios::binary);

@@ -185,7 +185,6 @@ private:
     void record(std::string source, std::string kind, std::string detail);
     void make_modem(std::size_t index);
     void make_daemon(const std::string& binary);
-    std::string file_of(const std::string& partition_path) const;
     std::vector<std::string> daemon_argv(const std::string& binary) const;
 
     RigOptions options_;

@@ -176,8 +176,19 @@ engine::LoadedSuite load_or_explain(const std::vector<fs::path>& paths) {
     return suite;
 }
 
+// This executable as the user can type it from here: build/bin/rmtfs-hil.
+std::string self_command() {
+    std::error_code error;
+    fs::path exe = fs::canonical("/proc/self/exe", error);
+    if (error) return "rmtfs-hil";
+    fs::path here = fs::current_path(error);
+    fs::path relative = error ? fs::path() : exe.lexically_relative(here);
+    if (!relative.empty() && *relative.begin() != "..") return relative.string();
+    return exe.string();
+}
+
 std::string reproduce_prefix(const RunArguments& a, const std::string& server) {
-    std::string prefix = "rmtfs-hil run --server " + server;
+    std::string prefix = self_command() + " run --server " + server;
     if (a.seed) prefix += " --seed " + std::to_string(*a.seed);
     return prefix;
 }
