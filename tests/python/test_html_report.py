@@ -272,3 +272,27 @@ def test_the_timeline_is_drawn_with_lanes_and_faults(sample_report_dir):
     body = collections.Counter(image.region(top + 30, band_rows[0]))
     lanes_marked = [lane for lane, colour in LANE_COLOURS.items() if body[colour] >= 10]
     assert len(lanes_marked) >= 3, f"events drawn in lanes {lanes_marked} only"
+
+
+def test_a_real_runs_report_draws_its_timeline(rmtfs_hil, tmp_path):
+    """The report of `rmtfs-hil run` against the real daemon, not a sample."""
+    if not os.path.exists("/usr/bin/rmtfs"):
+        pytest.skip("/usr/bin/rmtfs is not installed (ci/setup.sh installs it)")
+    library = pathlib.Path(__file__).resolve().parents[2] / "scenarios"
+    report = tmp_path / "html"
+    done = subprocess.run(
+        [str(rmtfs_hil), "run", str(library / "sigkill-mid-write-sector.json"), "--report", str(report), "-q"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    html = (report / "index.html").read_text(encoding="utf-8")
+    assert "sigkill-mid-write-sector" in html and '<svg class="timeline"' in html
+    image = screenshot_of(report)
+    header_rows = _rows_with(image, LANE_COLOURS["modem"], 80)
+    assert header_rows, "no lane header of the sequence diagram in the screenshot"
+    top = header_rows[0]
+    for lane, colour in LANE_COLOURS.items():
+        assert image.row(top + 4).count(colour) >= 80, f"lane header '{lane}' missing at row {top + 4}"
+    body = collections.Counter(image.region(top + 30, min(image.height, top + 800)))
+    lanes_marked = [lane for lane, colour in LANE_COLOURS.items() if body[colour] >= 10]
+    assert len(lanes_marked) >= 2, f"the daemon's real traffic drawn in lanes {lanes_marked} only"
