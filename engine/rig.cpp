@@ -11,6 +11,9 @@ namespace rmtfs_hil::engine {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// How often a wait looks at the interrupt check when nothing happens.
+constexpr std::chrono::milliseconds interrupt_poll{50};
+
 // One remote processor: its remoteproc, link, modem and coupling.
 struct Rig::ModemSlot {
     ModemSpec spec;
@@ -176,9 +179,11 @@ void Rig::make_modem(std::size_t index) {
 bool Rig::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
     while (!done()) {
-        if (Clock::now() >= deadline) return false;
+        if (Clock::now() >= deadline || (interrupt_ && interrupt_())) return false;
         if (io_.stopped()) io_.restart();
-        io_.run_one_until(deadline);
+        // In slices while an interrupt is asked about: it is looked at
+        // between handlers, and a quiet loop has none for a while.
+        io_.run_one_until(interrupt_ ? std::min(deadline, Clock::now() + interrupt_poll) : deadline);
     }
     return true;
 }
@@ -289,34 +294,54 @@ void Rig::stop_modem(std::size_t index) {
     slot.power_off();
 }
 
+namespace {
+
+// Why the modem cannot move `bytes` to or from `partition` now, or nothing.
+std::optional<std::string> unsendable(const sim::Modem& m, std::size_t partition, std::size_t bytes) {
+    if (partition >= m.caller_ids().size())
+        return "modem has no partition " + std::to_string(partition) + " (it has " + std::to_string(m.caller_ids().size()) + ")";
+    if (!m.caller_ids()[partition])
+        return "modem holds no handle for " + m.config().partitions[partition] + " (state " +
+               std::string(sim::to_string(m.state())) + ")";
+    if (!m.buffer_address()) return "modem has no shared buffer (state " + std::string(sim::to_string(m.state())) + ")";
+    if (bytes == 0 || bytes % rmtfs::sector_size_bytes != 0) return "not whole 512-byte sectors: " + std::to_string(bytes) + " bytes";
+    if (bytes > m.config().buffer_bytes)
+        return std::to_string(bytes) + " bytes do not fit the modem's " + std::to_string(m.config().buffer_bytes) + "-byte buffer";
+    return std::nullopt;
+}
+
+}  // namespace
+
 WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data) {
     sim::Modem& m = *modems_.at(modem_index)->modem;
-    std::optional<sim::Response> response;
+    if (auto why = unsendable(m, partition, data.size())) return WriteResult{sim::WriteOutcome::pending, "not sent: " + *why, false};
+    // Shared with the callback: an interrupted wait leaves it pending.
+    auto response = std::make_shared<std::optional<sim::Response>>();
     std::size_t before = ledger_.writes();
-    m.write(partition, sector, data, [&](const sim::Response& r) { response = r; });
-    run_until([&] { return response.has_value(); }, m.config().request_timeout + 5s);
+    m.write(partition, sector, data, [response](const sim::Response& r) { *response = r; });
+    run_until([&] { return response->has_value(); }, m.config().request_timeout + 5s);
     WriteResult result;
     result.outcome = ledger_.writes() > before ? ledger_.outcome(before) : sim::WriteOutcome::pending;
-    if (!response) result.detail = "no answer";
-    else if (*response) result.detail = rmtfs::summary(**response);
-    else result.detail = std::string(sim::to_string(response->error().kind)) + ": " + response->error().detail;
+    if (!*response) result.detail = "no answer";
+    else if (**response) result.detail = rmtfs::summary(***response);
+    else result.detail = std::string(sim::to_string((*response)->error().kind)) + ": " + (*response)->error().detail;
     return result;
 }
 
 std::optional<sim::Response> Rig::request(std::size_t modem_index, const rmtfs::Message& message) {
     sim::Modem& m = *modems_.at(modem_index)->modem;
-    std::optional<sim::Response> response;
-    m.client().request(message, [&](const sim::Response& r) { response = r; });
-    run_until([&] { return response.has_value(); }, m.config().request_timeout + 5s);
-    return response;
+    auto response = std::make_shared<std::optional<sim::Response>>();
+    m.client().request(message, [response](const sim::Response& r) { *response = r; });
+    run_until([&] { return response->has_value(); }, m.config().request_timeout + 5s);
+    return *response;
 }
 
 std::optional<sim::Response> Rig::request_raw(std::size_t modem_index, const Bytes& qmi) {
     sim::Modem& m = *modems_.at(modem_index)->modem;
-    std::optional<sim::Response> response;
-    m.client().request_raw(qmi, [&](const sim::Response& r) { response = r; });
-    run_until([&] { return response.has_value(); }, m.config().request_timeout + 5s);
-    return response;
+    auto response = std::make_shared<std::optional<sim::Response>>();
+    m.client().request_raw(qmi, [response](const sim::Response& r) { *response = r; });
+    run_until([&] { return response->has_value(); }, m.config().request_timeout + 5s);
+    return *response;
 }
 
 void Rig::crash_modem(std::size_t index) {
@@ -331,17 +356,19 @@ void Rig::crash_modem(std::size_t index) {
 
 ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count) {
     sim::Modem& m = *modems_.at(modem_index)->modem;
-    std::optional<Expected<Bytes, std::string>> answer;
-    m.read(partition, sector, count, [&](const Expected<Bytes, std::string>& r) { answer = r; });
-    run_until([&] { return answer.has_value(); }, m.config().request_timeout + 5s);
+    if (auto why = unsendable(m, partition, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes))
+        return ReadResult{false, {}, "not sent: " + *why, false};
+    auto answer = std::make_shared<std::optional<Expected<Bytes, std::string>>>();
+    m.read(partition, sector, count, [answer](const Expected<Bytes, std::string>& r) { *answer = r; });
+    run_until([&] { return answer->has_value(); }, m.config().request_timeout + 5s);
     ReadResult result;
-    if (!answer) {
+    if (!*answer) {
         result.detail = "no answer";
-    } else if (!*answer) {
-        result.detail = answer->error();
+    } else if (!**answer) {
+        result.detail = (*answer)->error();
     } else {
         result.ok = true;
-        result.data = **answer;
+        result.data = ***answer;
         if (auto violation = ledger_.read_returned(m.config().partitions.at(partition), sector, result.data))
             result.detail = violation->describe();
     }

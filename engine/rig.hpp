@@ -76,12 +76,14 @@ struct RigEvent {
 struct WriteResult {
     sim::WriteOutcome outcome = sim::WriteOutcome::pending;
     std::string detail;  // the response, or why there was none
+    bool sent = true;    // false: the modem could not send it (detail says why)
 };
 
 struct ReadResult {
     bool ok = false;
     Bytes data;
     std::string detail;
+    bool sent = true;  // false: the modem could not send it (detail says why)
 };
 
 class Rig {
@@ -96,8 +98,11 @@ public:
     const RigOptions& options() const { return options_; }
     std::filesystem::path storage_dir() { return sandbox_->world().storage_dir(); }
 
-    // Runs the loop until `done` or `timeout`; false on timeout.
+    // Runs the loop until `done` or `timeout`; false on timeout, or when the
+    // interrupt check says to stop (it may also throw, to unwind a caller).
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+    // Asked between handlers while any wait runs (Ctrl-C, a Python signal).
+    void set_interrupt(std::function<bool()> check) { interrupt_ = std::move(check); }
     // Runs the loop for `duration` (lets things happen; not a wait for them).
     void run_for(std::chrono::milliseconds duration);
 
@@ -121,7 +126,7 @@ public:
 
     // ---- modems --------------------------------------------------------------
     std::size_t modem_count() const { return modems_.size(); }
-    sim::Modem* modem(std::size_t index = 0);  // nullptr while its processor is off
+    sim::Modem* modem(std::size_t index = 0);  // nullptr for an index beyond the modems
     sim::Remoteproc& remoteproc(std::size_t index = 0);
     sim::FabricLink& link(std::size_t index = 0);
     // Powers the modem on by hand (what the manual policy leaves to the
@@ -136,7 +141,9 @@ public:
     void stop_modem(std::size_t index = 0);
     sim::ModemState modem_state(std::size_t index = 0);
     // A ledgered write of whole sectors; waits for the answer (or the timeout
-    // of the modem's request).
+    // of the modem's request). Not sent (sent false, the reason in detail)
+    // when the modem holds no handle for the partition or no buffer, or the
+    // data is not whole sectors or does not fit its buffer.
     WriteResult write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data);
     ReadResult read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count);
     // One request of any type (or hand-built bytes) from the modem's port;
@@ -163,8 +170,9 @@ public:
     void stop_name_service();
 
     // Power loss: the daemon dies at once, storage loses what was not made
-    // durable, the modems lose power too (their processors go offline);
-    // then the daemon starts again. Returns what storage lost.
+    // durable, the modems lose power too (their processors go offline).
+    // Power comes back with start_daemon() and the modems' boots. Returns
+    // what storage lost.
     Expected<std::vector<server::RevertedRange>, std::string> lose_power();
 
     // ---- checks --------------------------------------------------------------
@@ -193,6 +201,7 @@ private:
     std::vector<RigEvent> events_;
     std::vector<std::string> daemon_log_;
     std::unique_ptr<server::Sandbox> sandbox_;
+    std::function<bool()> interrupt_;
     server::ProcessEvents daemon_events_;
     std::unique_ptr<server::SupervisedProcess> daemon_;
     std::optional<server::ProcessExit> last_exit_;

@@ -33,6 +33,8 @@ const Names name_services = {"kernel", "none"};
 const Names service_loss_policies = {"fatal", "reopen", "ignore"};
 const Names open_failure_policies = {"fail", "crash", "skip"};
 const Names storage_fills = {"pattern", "zeros"};
+// The modem's shared buffer (ALLOC_BUFF, 1 MiB) in sectors: the most one write or read moves.
+constexpr std::uint64_t buffer_sectors = 2048;
 const Names targets = {"sim", "adb"};
 const Names daemon_actions = {"start", "stop", "restart", "kill"};
 const Names boot_expectations = {"ok", "fail", "any"};
@@ -1086,7 +1088,8 @@ private:
         else
             check_partition(step.modem, Field{f.value, p}, step.partition, true);
         get_uint(field(*f, p, "sector"), step.sector);
-        bool sectors_ok = !f->contains("sectors") || get_uint(field(*f, p, "sectors"), step.sectors, 1);
+        // The modem moves data through its 1 MiB shared buffer: 2048 sectors at most.
+        bool sectors_ok = !f->contains("sectors") || get_uint(field(*f, p, "sectors"), step.sectors, 1, buffer_sectors);
         if (Field data = field(*f, p, "data")) {
             auto spec = data_value(data, sectors_ok ? std::optional<std::uint32_t>(step.sectors) : std::nullopt);
             if (spec) step.data = std::move(*spec);
@@ -1106,7 +1109,8 @@ private:
         else
             check_partition(step.modem, Field{f.value, p}, step.partition, true);
         get_uint(field(*f, p, "sector"), step.sector);
-        bool sectors_ok = !f->contains("sectors") || get_uint(field(*f, p, "sectors"), step.sectors, 1);
+        // The modem moves data through its 1 MiB shared buffer: 2048 sectors at most.
+        bool sectors_ok = !f->contains("sectors") || get_uint(field(*f, p, "sectors"), step.sectors, 1, buffer_sectors);
         get_enum(field(*f, p, "expect"), step.expect, read_expectations, "expectation");
         if (Field data = field(*f, p, "data")) {
             step.data = data_value(data, sectors_ok ? std::optional<std::uint32_t>(step.sectors) : std::nullopt);

@@ -45,6 +45,7 @@ LoadedSuite load_suite(const std::vector<fs::path>& paths) {
             for (auto it = fs::recursive_directory_iterator(path, error); !error && it != fs::recursive_directory_iterator();
                  it.increment(error))
                 if (it->is_regular_file() && is_scenario_file(it->path())) found.push_back(it->path());
+            if (error) suite.errors.push_back(error_at(path, "cannot read the whole folder: " + error.message()));
             std::sort(found.begin(), found.end());
             if (found.empty()) suite.errors.push_back(error_at(path, "no scenario files (*.json) in this folder"));
             files.insert(files.end(), found.begin(), found.end());
@@ -114,8 +115,19 @@ RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& 
             RunOptions run = options.run;
             run.interrupted = stop_requested;
             const Scenario& scenario = scenarios[index];
-            ScenarioResult result = options.coupling ? run_scenario(with_coupling(scenario, *options.coupling), run)
-                                                     : run_scenario(scenario, run);
+            ScenarioResult result;
+            try {
+                result = options.coupling ? run_scenario(with_coupling(scenario, *options.coupling), run)
+                                          : run_scenario(scenario, run);
+            } catch (const std::exception& e) {
+                // One scenario's harness failure is its verdict, not the run's end.
+                result.name = scenario.name;
+                result.description = scenario.description;
+                result.file = scenario.where.file;
+                result.tags = scenario.tags;
+                result.verdict = "error";
+                result.reason = std::string("the harness failed: ") + e.what();
+            }
             std::lock_guard<std::mutex> guard(lock);
             results[index] = std::move(result);
             ++done;

@@ -114,6 +114,12 @@ public:
         auto created = engine::Rig::create(to_options(options));
         if (!created) throw std::runtime_error("cannot make the rig: " + created.error());
         rig_ = std::move(*created);
+        // Ctrl-C (and pytest's timeouts) reach Python while a wait runs: the
+        // wait ends and KeyboardInterrupt propagates from the call.
+        rig_->set_interrupt([] {
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            return false;
+        });
     }
     void close() { rig_.reset(); }
     engine::Rig& rig() {
@@ -220,10 +226,16 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         .def("write", [](PyRig& s, std::size_t partition, std::uint32_t sector, py::bytes data, std::size_t modem) {
             std::string bytes = data;
             if (bytes.empty() || bytes.size() % rmtfs::sector_size_bytes != 0) bad("writes are whole 512-byte sectors");
-            return s.rig().write(modem, partition, sector, Bytes(bytes.begin(), bytes.end()));
+            if (modem >= s.rig().modem_count()) bad("no modem " + std::to_string(modem));
+            auto result = s.rig().write(modem, partition, sector, Bytes(bytes.begin(), bytes.end()));
+            if (!result.sent) bad(result.detail);
+            return result;
         }, py::arg("partition"), py::arg("sector"), py::arg("data"), py::arg("modem") = 0)
         .def("read", [](PyRig& s, std::size_t partition, std::uint32_t sector, std::uint32_t count, std::size_t modem) {
-            return s.rig().read(modem, partition, sector, count);
+            if (modem >= s.rig().modem_count()) bad("no modem " + std::to_string(modem));
+            auto result = s.rig().read(modem, partition, sector, count);
+            if (!result.sent) bad(result.detail);
+            return result;
         }, py::arg("partition"), py::arg("sector"), py::arg("count"), py::arg("modem") = 0)
         .def("run_for", [](PyRig& s, int duration_ms) { s.rig().run_for(ms(duration_ms)); })
         // faults

@@ -119,6 +119,9 @@ void ProcessFaults::fire(std::size_t index) {
     FiredFault fired{index, armed.action, std::string(to_string(armed.action)) + " " + describe(armed.trigger)};
     fabric_.trace(sim::TraceSource::harness, "fault", fired.what);
     if (armed.action == ProcessAction::restart) {
+        // SIGTERM now, so it is pending before the daemon's next step; the
+        // start again follows once it has ended.
+        if (target_.signal) target_.signal(SIGTERM);
         if (target_.restart) target_.restart();
     } else if (target_.signal) {
         target_.signal(signal_of(armed.action));

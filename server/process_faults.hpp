@@ -10,7 +10,8 @@
 //   after_delay       at a time offset from arming.
 //
 // Counting starts when the fault is armed. Actions: SIGKILL, SIGTERM,
-// SIGSTOP, SIGCONT to the daemon's process group, or a restart.
+// SIGSTOP, SIGCONT to the daemon's process group, or a restart (SIGTERM at
+// once, the start again once the daemon has ended).
 #pragma once
 
 #include <sys/types.h>

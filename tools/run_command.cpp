@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -141,6 +143,7 @@ RunArguments parse(cli::Arguments& arguments, bool paths_required) {
 std::string find_server(const std::string& given) {
     if (!given.empty()) {
         if (!fs::exists(given)) throw cli::EnvironmentError("--server " + given + ": no such file");
+        if (!fs::is_regular_file(given)) throw cli::EnvironmentError("--server " + given + ": not a file");
         if (::access(given.c_str(), X_OK) != 0) throw cli::EnvironmentError("--server " + given + ": not executable");
         return fs::absolute(given).string();
     }
@@ -149,8 +152,10 @@ std::string find_server(const std::string& given) {
         for (std::size_t start = 0; start <= dirs.size();) {
             std::size_t end = dirs.find(':', start);
             if (end == std::string::npos) end = dirs.size();
-            fs::path candidate = fs::path(dirs.substr(start, end - start)) / "rmtfs";
-            if (!candidate.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+            fs::path dir = dirs.substr(start, end - start);
+            fs::path candidate = fs::absolute(dir.empty() ? fs::path(".") : dir) / "rmtfs";
+            std::error_code error;
+            if (fs::is_regular_file(candidate, error) && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
             start = end + 1;
         }
     }
@@ -203,9 +208,29 @@ const char* mark(const engine::ScenarioResult& r) {
 void install_interrupt_handler() {
     struct sigaction action {};
     action.sa_handler = on_interrupt;
+    // A second Ctrl-C ends the harness at once; the daemons die with it
+    // (their keepers see the harness go).
+    action.sa_flags = SA_RESETHAND;
     sigemptyset(&action.sa_mask);
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);
+}
+
+// Before anything runs: every report's destination can be written (a run is
+// not thrown away for a typo in --junit).
+void check_report_destinations(const RunArguments& a) {
+    for (const auto& path : {a.junit, a.json}) {
+        if (!path) continue;
+        std::ofstream probe(*path, std::ios::app);
+        if (!probe) throw cli::UsageError("cannot write " + path->string() + ": " + std::strerror(errno));
+    }
+    if (a.report) {
+        std::error_code error;
+        fs::create_directories(*a.report, error);
+        if (error || ::access(a.report->c_str(), W_OK) != 0)
+            throw cli::UsageError("cannot write the HTML report in " + a.report->string() + ": " +
+                                  (error ? error.message() : std::strerror(errno)));
+    }
 }
 
 // Writes what was asked for; false when a report could not be written.
@@ -214,8 +239,9 @@ bool write_reports(const engine::RunReport& report, const RunArguments& a) {
     auto to_file = [&](const fs::path& path, const std::function<void(std::ostream&)>& write) {
         std::ofstream out(path);
         if (out) write(out);
+        out.close();
         if (!out) {
-            std::fprintf(stderr, "rmtfs-hil: cannot write %s\n", path.c_str());
+            std::fprintf(stderr, "rmtfs-hil: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
             ok = false;
         }
     };
@@ -247,6 +273,7 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
                     r.reason.empty() ? "" : ": ", r.reason.c_str());
         std::fflush(stdout);
     };
+    check_report_destinations(a);
     install_interrupt_handler();
     engine::RunReport report;
     if (!matrix) {
@@ -281,8 +308,8 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
         if (r.verdict == "error") failed = true;
         if (!matrix && r.verdict == "fail" && (a.strict || r.known_status != "known")) failed = true;
     }
-    if (!written) return cli::exit_environment;
-    return failed ? cli::exit_failed : cli::exit_ok;
+    if (failed) return cli::exit_failed;
+    return written ? cli::exit_ok : cli::exit_environment;
 }
 
 }  // namespace

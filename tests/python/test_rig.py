@@ -219,3 +219,14 @@ def test_bad_options_are_refused_with_the_name_of_the_option(rmtfs_hil_module):
     options.coupling = "mem_open"
     with pytest.raises(ValueError, match="unknown coupling policy 'mem_open'"):
         rmtfs_hil_module.Rig(options)
+
+
+def test_a_write_the_modem_cannot_send_raises_instead_of_aborting(make_rig):
+    rig = make_rig()
+    with pytest.raises(ValueError, match="no handle for /boot/modem_fs1"):
+        rig.write(partition=0, sector=0, data=bytes(512))
+    rig = started(rig)
+    assert rig.boot_modem().ok
+    with pytest.raises(ValueError, match="do not fit the modem's 1048576-byte buffer"):
+        rig.write(partition=0, sector=0, data=bytes(2049 * 512))
+    assert rig.write(partition=0, sector=0, data=bytes(2048 * 512)).outcome == "ok"

@@ -264,3 +264,61 @@ def test_matrix_runs_each_fault_scenario_under_every_coupling_policy(run, tmp_pa
     runs = json.loads(js.read_text())["scenarios"]
     assert sorted(r["coupling"] for r in runs) == ["manual", "mem-open", "rmtfs-sysfs", "service-watch"]
     assert all(r["name"] == "killed-mid-write" and not r["data_lost"] for r in runs), "only the fault scenario runs"
+
+
+def test_a_clean_ledger_midway_does_not_vouch_for_what_comes_after(run, tmp_path, needs_rmtfs):
+    # Checked clean early, then an acknowledged write is lost: the run must
+    # still fail at the end (rmtfs 1.0 ignores the failed fdatasync).
+    body = scenario(
+        "clean-then-lost",
+        [
+            {"expect": {"ledger": "clean"}},
+            {"io_fault": {"call": "sync", "error": "EIO", "file": "modem_fs1"}},
+            {"write": {"partition": "/boot/modem_fs1", "sector": 60, "sectors": 2, "data": {"pattern": "s"}}},
+            {"power_loss": {}},
+        ],
+    )
+    (path,) = write_scenarios(tmp_path / "lib", body)
+    result = run("run", str(path), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "acknowledged write lost" in result.stdout
+
+
+def test_a_skipped_scenario_with_a_known_issue_is_not_a_new_failure(run, tmp_path):
+    body = dict(DEV_ERROR, name="board-only", targets=["adb"],
+                known_issue={"text": "x", "observed": "fail", "match": "result 1"})
+    (path,) = write_scenarios(tmp_path / "lib", body)
+    js = tmp_path / "r.json"
+    result = run("run", str(path), "--json", str(js), timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (entry,) = json.loads(js.read_text())["scenarios"]
+    assert entry["verdict"] == "skip" and entry["known_status"] == "" and "target sim" in entry["reason"]
+
+
+def test_an_unwritable_report_is_refused_before_anything_runs(run, tmp_path):
+    (path,) = write_scenarios(tmp_path / "lib", PASSING)
+    result = run("run", str(path), "--junit", str(tmp_path / "no" / "such" / "dir" / "r.xml"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cannot write" in result.stderr and "No such file or directory" in result.stderr
+    assert "[1/1]" not in result.stdout, "nothing ran"
+
+
+def test_a_write_the_modem_cannot_send_fails_its_scenario_and_nothing_else(run, tmp_path, needs_rmtfs):
+    # The modem never booted, so it holds no handle: the write step fails with
+    # that reason — never an abort of the whole run.
+    body = scenario(
+        "write-a-skipped-partition",
+        [
+            {"write": {"partition": "/boot/modem_fsg", "sector": 0, "sectors": 1}},
+        ],
+        setup={"server": {"start": False}, "modems": [{"boot": False, "on_open_failure": "skip"}]},
+    )
+    bodies = [body, PASSING]
+    write_scenarios(tmp_path / "lib", *bodies)
+    js = tmp_path / "r.json"
+    result = run("run", str(tmp_path / "lib"), "--jobs", "2", "--json", str(js), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    verdicts = {s["name"]: s for s in json.loads(js.read_text())["scenarios"]}
+    assert verdicts["writes-land"]["verdict"] == "pass", "the other scenario still ran"
+    assert verdicts["write-a-skipped-partition"]["verdict"] == "fail"
+    assert "no handle for /boot/modem_fsg" in verdicts["write-a-skipped-partition"]["reason"]
