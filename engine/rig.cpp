@@ -128,8 +128,10 @@ void Rig::make_modem(std::size_t index) {
     auto slot = std::make_unique<ModemSlot>();
     slot->spec = options_.modems[index];
     sim::ModemConfig& config = slot->spec.config;
+    // Boot loads no more than a partition holds (copied board images keep
+    // their own sizes, and a read past one's end is the daemon's to answer).
     auto partition_sectors = static_cast<std::uint32_t>(options_.partition_bytes / rmtfs::sector_size_bytes);
-    config.image_sectors = std::min(config.image_sectors, partition_sectors);
+    if (options_.storage_from.empty()) config.image_sectors = std::min(config.image_sectors, partition_sectors);
     if (index == 0) {
         slot->remoteproc = &sandbox_->modem();
         config.node = sandbox_->board().modem_node;

@@ -1,5 +1,8 @@
 #include "engine/runner.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -223,6 +226,19 @@ private:
     std::size_t ends_checked_ = 0;
     bool ledger_judged_ = false;  // an expect step already judged the ledger
     std::vector<std::string> invariant_failures_;
+    // Faults armed for later, by the step that armed them: one that never
+    // fired means the scenario did not test what it says.
+    std::size_t current_step_ = 0;
+    std::vector<std::pair<std::size_t, std::size_t>> process_faults_armed_, io_faults_armed_;
+    std::optional<std::string> unfired_fault() const {
+        for (auto [index, step] : process_faults_armed_)
+            if (!rig_->process_faults().fired(index))
+                return "the fault armed by step " + std::to_string(step + 1) + " never fired";
+        for (auto [index, step] : io_faults_armed_)
+            if (rig_->storage().fault_hits(index) == 0)
+                return "the I/O fault armed by step " + std::to_string(step + 1) + " never hit a call";
+        return std::nullopt;
+    }
 };
 
 bool ScenarioRun::wait(const std::function<bool()>& done, milliseconds timeout) {
@@ -244,6 +260,22 @@ std::optional<std::size_t> ScenarioRun::partition_index(std::size_t modem, const
 }
 
 bool ScenarioRun::daemon_stopped() const {
+    // The kernel's word first: the keeper's report of a stop or continue
+    // may still be on its way when the daemon already runs again.
+    if (auto pid = rig_->daemon().pid()) {
+        // Plain reads: a process dying meanwhile fails them (ESRCH), quietly.
+        std::string path = "/proc/" + std::to_string(*pid) + "/stat";
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        char text[512];
+        ssize_t got = fd < 0 ? -1 : ::read(fd, text, sizeof text - 1);
+        if (fd >= 0) ::close(fd);
+        if (got > 0) {
+            std::string_view stat(text, static_cast<std::size_t>(got));
+            auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
+            if (close != std::string_view::npos && close + 2 < stat.size())
+                return stat[close + 2] == 'T' || stat[close + 2] == 't';
+        }
+    }
     for (auto it = rig_->events().rbegin(); it != rig_->events().rend(); ++it) {
         if (it->source != "server") continue;
         if (it->kind == "stopped") return true;
@@ -483,7 +515,7 @@ std::optional<StepFailure> ScenarioRun::step(const FaultStep& f, milliseconds) {
     if (f.when == "request") trigger = server::AtRequest{message_id_named(f.request).value_or(0), f.nth};
     else if (f.when == "after_write") trigger = server::AfterWrite{f.nth, f.file};
     else trigger = server::AfterDelay{milliseconds(f.after_ms)};
-    rig_->process_faults().arm(trigger, *action);
+    process_faults_armed_.push_back({rig_->process_faults().arm(trigger, *action), current_step_});
     return std::nullopt;
 }
 
@@ -496,7 +528,7 @@ std::optional<StepFailure> ScenarioRun::step(const IoFaultStep& f, milliseconds)
     fault.times = f.times;
     fault.error = f.error.empty() ? 0 : sim::errno_named(f.error).value_or(EIO);
     fault.short_bytes = f.short_bytes;
-    rig_->storage().arm(fault);
+    io_faults_armed_.push_back({rig_->storage().arm(fault), current_step_});
     return std::nullopt;
 }
 
@@ -745,6 +777,7 @@ ScenarioResult ScenarioRun::run() {
             step_result.note = st.note;
             step_result.where = location_of(st.where);
             step_result.started_ms = now_ms();
+            current_step_ = i;
             std::optional<StepFailure> failure;
             if (interrupted()) failure = StepFailure{"interrupted", true};
             else if (past_deadline())
@@ -777,6 +810,7 @@ ScenarioResult ScenarioRun::run() {
             auto violations = rig_->check_storage();
             if (!violations.empty()) finish_with("fail", "ledger: " + describe_violations(violations));
         }
+        if (auto unfired = unfired_fault()) finish_with("error", *unfired + ": the scenario did not test what it says");
     }
     finish_with("pass", "");
     collect_evidence();

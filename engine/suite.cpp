@@ -127,6 +127,7 @@ RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& 
                 result.tags = scenario.tags;
                 result.verdict = "error";
                 result.reason = std::string("the harness failed: ") + e.what();
+                result.reproduce = run.reproduce_prefix + " " + scenario.where.file;
             }
             std::lock_guard<std::mutex> guard(lock);
             results[index] = std::move(result);

@@ -322,3 +322,19 @@ def test_a_write_the_modem_cannot_send_fails_its_scenario_and_nothing_else(run, 
     assert verdicts["writes-land"]["verdict"] == "pass", "the other scenario still ran"
     assert verdicts["write-a-skipped-partition"]["verdict"] == "fail"
     assert "no handle for /boot/modem_fsg" in verdicts["write-a-skipped-partition"]["reason"]
+
+
+def test_a_fault_that_never_fires_makes_the_scenario_an_error(run, tmp_path, needs_rmtfs):
+    body = scenario(
+        "fault-never-reached",
+        [
+            {"fault": {"action": "sigkill", "when": {"request": "CLOSE", "nth": 1}}},
+            {"io_fault": {"call": "write", "error": "EIO", "file": "modem_fsc"}},
+            {"write": {"partition": "/boot/modem_fs1", "sector": 8, "sectors": 1, "data": {"pattern": "a"}}},
+        ],
+    )
+    (path,) = write_scenarios(tmp_path / "lib", body)
+    result = run("run", str(path), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ERROR" in result.stdout
+    assert "the fault armed by step 1 never fired: the scenario did not test what it says" in result.stdout
