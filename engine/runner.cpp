@@ -208,6 +208,7 @@ private:
     std::optional<StepFailure> check_answer(const std::optional<sim::Response>& response, const AnswerExpectation& expect,
                                             const ModemSetup& modem);
     std::optional<std::size_t> partition_index(std::size_t modem, const std::string& path) const;
+    Expected<std::size_t, StepFailure> handle_for(std::size_t modem, const std::string& partition) const;
     bool daemon_stopped() const;
     std::optional<StepFailure> crashed_invariant();
     void unanswered(const std::string& what, const ModemSetup& modem);
@@ -257,6 +258,20 @@ std::optional<std::size_t> ScenarioRun::partition_index(std::size_t modem, const
     auto it = std::find(partitions.begin(), partitions.end(), path);
     if (it == partitions.end()) return std::nullopt;
     return static_cast<std::size_t>(it - partitions.begin());
+}
+
+// The partition's index when the modem can move its data now. A missing
+// handle or buffer is a failure (the daemon may be why); a partition the
+// modem does not have is the scenario's error.
+Expected<std::size_t, StepFailure> ScenarioRun::handle_for(std::size_t modem, const std::string& partition) const {
+    auto index = partition_index(modem, partition);
+    if (!index)
+        return unexpected(StepFailure{"partition " + partition + " is not one of modem " + std::to_string(modem) + "'s", true});
+    const sim::Modem* m = rig_->modem(modem);
+    if (m == nullptr || !m->caller_ids().at(*index) || !m->buffer_address())
+        return unexpected(StepFailure{"modem " + std::to_string(modem) + " has no handle for " + partition + " (state " +
+                                      std::string(sim::to_string(rig_->modem_state(modem))) + ")"});
+    return *index;
 }
 
 bool ScenarioRun::daemon_stopped() const {
@@ -392,12 +407,8 @@ std::optional<StepFailure> ScenarioRun::step(const ModemStep& m, milliseconds) {
 }
 
 std::optional<StepFailure> ScenarioRun::step(const WriteStep& w, milliseconds) {
-    auto index = partition_index(w.modem, w.partition);
-    if (!index) return StepFailure{"partition " + w.partition + " is not one of modem " + std::to_string(w.modem) + "'s", true};
-    if (rig_->modem(w.modem) == nullptr || !rig_->modem(w.modem)->caller_ids().at(*index) ||
-        !rig_->modem(w.modem)->buffer_address())
-        return StepFailure{"modem " + std::to_string(w.modem) + " has no handle for " + w.partition + " (state " +
-                           std::string(sim::to_string(rig_->modem_state(w.modem))) + ")"};
+    auto index = handle_for(w.modem, w.partition);
+    if (!index) return index.error();
     Bytes data = data_of(w.data, seed_, static_cast<std::size_t>(w.sectors) * rmtfs::sector_size_bytes);
     WriteResult result = rig_->write(w.modem, *index, w.sector, data);
     if (!result.sent) return StepFailure{"write of " + w.partition + ": " + result.detail, true};
@@ -410,11 +421,8 @@ std::optional<StepFailure> ScenarioRun::step(const WriteStep& w, milliseconds) {
 }
 
 std::optional<StepFailure> ScenarioRun::step(const ReadStep& r, milliseconds) {
-    auto index = partition_index(r.modem, r.partition);
-    if (!index) return StepFailure{"partition " + r.partition + " is not one of modem " + std::to_string(r.modem) + "'s", true};
-    if (rig_->modem(r.modem) == nullptr || !rig_->modem(r.modem)->caller_ids().at(*index) ||
-        !rig_->modem(r.modem)->buffer_address())
-        return StepFailure{"modem " + std::to_string(r.modem) + " has no handle for " + r.partition};
+    auto index = handle_for(r.modem, r.partition);
+    if (!index) return index.error();
     ReadResult read = rig_->read(r.modem, *index, r.sector, r.sectors);
     if (!read.sent) return StepFailure{"read of " + r.partition + ": " + read.detail, true};
     if (!read.ok && read.detail.find("timeout") != std::string::npos)

@@ -1077,19 +1077,27 @@ private:
         return step;
     }
 
+    // What a write and a read share: the modem, its partition, the sectors.
+    // True when 'sectors' is usable (absent or valid) for checking 'data'.
+    bool load_transfer(const Field& f, std::size_t& modem, std::string& partition, std::uint32_t& sector,
+                       std::uint32_t& sectors) {
+        const std::string& p = f.pointer;
+        get_index(field(*f, p, "modem"), modem, "modem");
+        if (Field given = field(*f, p, "partition"))
+            get_partition(given, modem, partition);
+        else
+            check_partition(modem, Field{f.value, p}, partition, true);
+        get_uint(field(*f, p, "sector"), sector);
+        // The modem moves data through its 1 MiB shared buffer: 2048 sectors at most.
+        return !f->contains("sectors") || get_uint(field(*f, p, "sectors"), sectors, 1, buffer_sectors);
+    }
+
     WriteStep load_write(const Field& f) {
         WriteStep step;
         if (!is_object(*f, f.pointer)) return step;
         const std::string& p = f.pointer;
         check_keys(*f, p, {"modem", "partition", "sector", "sectors", "data", "expect"});
-        get_index(field(*f, p, "modem"), step.modem, "modem");
-        if (Field partition = field(*f, p, "partition"))
-            get_partition(partition, step.modem, step.partition);
-        else
-            check_partition(step.modem, Field{f.value, p}, step.partition, true);
-        get_uint(field(*f, p, "sector"), step.sector);
-        // The modem moves data through its 1 MiB shared buffer: 2048 sectors at most.
-        bool sectors_ok = !f->contains("sectors") || get_uint(field(*f, p, "sectors"), step.sectors, 1, buffer_sectors);
+        bool sectors_ok = load_transfer(f, step.modem, step.partition, step.sector, step.sectors);
         if (Field data = field(*f, p, "data")) {
             auto spec = data_value(data, sectors_ok ? std::optional<std::uint32_t>(step.sectors) : std::nullopt);
             if (spec) step.data = std::move(*spec);
@@ -1103,14 +1111,7 @@ private:
         if (!is_object(*f, f.pointer)) return step;
         const std::string& p = f.pointer;
         check_keys(*f, p, {"modem", "partition", "sector", "sectors", "expect", "data"});
-        get_index(field(*f, p, "modem"), step.modem, "modem");
-        if (Field partition = field(*f, p, "partition"))
-            get_partition(partition, step.modem, step.partition);
-        else
-            check_partition(step.modem, Field{f.value, p}, step.partition, true);
-        get_uint(field(*f, p, "sector"), step.sector);
-        // The modem moves data through its 1 MiB shared buffer: 2048 sectors at most.
-        bool sectors_ok = !f->contains("sectors") || get_uint(field(*f, p, "sectors"), step.sectors, 1, buffer_sectors);
+        bool sectors_ok = load_transfer(f, step.modem, step.partition, step.sector, step.sectors);
         get_enum(field(*f, p, "expect"), step.expect, read_expectations, "expectation");
         if (Field data = field(*f, p, "data")) {
             step.data = data_value(data, sectors_ok ? std::optional<std::uint32_t>(step.sectors) : std::nullopt);

@@ -73,10 +73,6 @@ public:
     }
     FileDescriptor(const FileDescriptor&) = delete;
     FileDescriptor& operator=(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-        std::swap(fd_, other.fd_);
-        return *this;
-    }
     int get() const { return fd_; }
 
 private:
@@ -220,12 +216,11 @@ void StorageWatch::before_write(const std::string& file, std::uint64_t offset, s
     Durability& d = it->second;
     std::error_code error;
     if (fresh) d.durable_size = fs::file_size(path_of(file), error);
-    FileDescriptor fd(-1);
     for (std::uint64_t sector = offset / sector_bytes; sector <= (offset + length - 1) / sector_bytes; ++sector) {
         if (d.undo.contains(sector)) continue;
-        if (fd.get() < 0) fd = FileDescriptor(::open(path_of(file).c_str(), O_RDONLY | O_CLOEXEC));
+        int fd = reader_of(file);
         Bytes old(sector_bytes);
-        ssize_t n = fd.get() < 0 ? -1 : ::pread(fd.get(), old.data(), old.size(), static_cast<off_t>(sector * sector_bytes));
+        ssize_t n = fd < 0 ? -1 : ::pread(fd, old.data(), old.size(), static_cast<off_t>(sector * sector_bytes));
         if (n < 0) {
             fabric_.trace(sim::TraceSource::harness, "durability_error", "cannot read " + path_of(file).string());
             n = 0;
@@ -233,6 +228,17 @@ void StorageWatch::before_write(const std::string& file, std::uint64_t offset, s
         old.resize(static_cast<std::size_t>(n));  // a sector past the end had nothing
         d.undo.emplace(sector, std::move(old));
     }
+}
+
+int StorageWatch::reader_of(const std::string& file) {
+    auto [it, fresh] = readers_.try_emplace(file, -1);
+    if (fresh || it->second < 0) it->second = ::open(path_of(file).c_str(), O_RDONLY | O_CLOEXEC);
+    return it->second;
+}
+
+StorageWatch::~StorageWatch() {
+    for (const auto& [file, fd] : readers_)
+        if (fd >= 0) ::close(fd);
 }
 
 std::uint64_t StorageWatch::unsynced_bytes() const {

@@ -73,6 +73,9 @@ public:
     // `memory_device`: the rmtfs_mem device as programs name it
     // ("/dev/qcom_rmtfs_mem1"). Faults and I/O land in `fabric`'s trace.
     StorageWatch(std::filesystem::path storage_dir, std::string memory_device, sim::Fabric& fabric);
+    ~StorageWatch() override;
+    StorageWatch(const StorageWatch&) = delete;
+    StorageWatch& operator=(const StorageWatch&) = delete;
 
     // For RMTFS_HIL_WATCH: the storage directory and the memory device.
     std::string watch_list() const;
@@ -148,6 +151,10 @@ private:
     std::map<sim::WatchId, OpenFile> open_;
     std::set<sim::WatchId> memory_opens_;
     std::map<std::string, Durability> durability_;
+    // One read-only descriptor per storage file for the undo log, opened at
+    // its first write: not one open per sector on the write path.
+    std::map<std::string, int> readers_;
+    int reader_of(const std::string& file);
     unsigned storage_writes_ = 0;
 };
 

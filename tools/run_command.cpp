@@ -312,18 +312,25 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     return written ? cli::exit_ok : cli::exit_environment;
 }
 
+// The scenarios to run, or nothing (the reason already on stderr).
+std::optional<std::vector<engine::Scenario>> load_filtered(const RunArguments& a) {
+    engine::LoadedSuite suite = load_or_explain(a.paths);
+    if (!suite.errors.empty()) return std::nullopt;
+    auto scenarios = engine::filter_suite(suite.scenarios, a.filter);
+    if (scenarios.empty()) {
+        std::fprintf(stderr, "rmtfs-hil: no scenario matches --filter '%s'\n", a.filter.c_str());
+        return std::nullopt;
+    }
+    return scenarios;
+}
+
 }  // namespace
 
 int run(cli::Arguments& arguments) {
     RunArguments a = parse(arguments, true);
-    engine::LoadedSuite suite = load_or_explain(a.paths);
-    if (!suite.errors.empty()) return cli::exit_usage;
-    auto scenarios = engine::filter_suite(suite.scenarios, a.filter);
-    if (scenarios.empty()) {
-        std::fprintf(stderr, "rmtfs-hil: no scenario matches --filter '%s'\n", a.filter.c_str());
-        return cli::exit_usage;
-    }
-    return run_and_report(scenarios, a, "rmtfs-hil run" + a.given, false);
+    auto scenarios = load_filtered(a);
+    if (!scenarios) return cli::exit_usage;
+    return run_and_report(*scenarios, a, "rmtfs-hil run" + a.given, false);
 }
 
 int validate(cli::Arguments& arguments) {
@@ -341,14 +348,9 @@ int matrix(cli::Arguments& arguments) {
     RunArguments a = parse(arguments, false);
     if (a.paths.empty()) a.paths.push_back(find_library());
     if (a.filter.empty()) a.filter = "fault";
-    engine::LoadedSuite suite = load_or_explain(a.paths);
-    if (!suite.errors.empty()) return cli::exit_usage;
-    auto scenarios = engine::filter_suite(suite.scenarios, a.filter);
-    if (scenarios.empty()) {
-        std::fprintf(stderr, "rmtfs-hil: no scenario matches --filter '%s'\n", a.filter.c_str());
-        return cli::exit_usage;
-    }
-    return run_and_report(scenarios, a, "rmtfs-hil matrix" + a.given, true);
+    auto scenarios = load_filtered(a);
+    if (!scenarios) return cli::exit_usage;
+    return run_and_report(*scenarios, a, "rmtfs-hil matrix" + a.given, true);
 }
 
 }  // namespace rmtfs_hil::commands
