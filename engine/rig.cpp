@@ -1,9 +1,10 @@
 #include "engine/rig.hpp"
 
 #include <boost/asio/post.hpp>
+#include <csignal>
 #include <fstream>
 
-#include "sim/errno_names.hpp"
+#include "proto/errno_names.hpp"
 #include "sim/name_service.hpp"
 
 namespace rmtfs_hil::engine {
@@ -77,12 +78,7 @@ Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
     server::ProcessFaults::Target target;
     target.pid = [&r] { return r.daemon_->pid(); };
     target.signal = [&r](int signal_number) { r.signal_daemon(signal_number); };
-    target.restart = [&r] {
-        // Restarting re-enters the loop; do it from a fresh handler.
-        boost::asio::post(r.io_, [&r] {
-            if (auto restarted = r.restart_daemon(); !restarted) r.record("harness", "error", restarted.error());
-        });
-    };
+    target.restart = [&r] { r.restart_daemon_soon(); };
     r.process_faults_ = std::make_unique<server::ProcessFaults>(r.io_, r.sandbox_->fabric(), storage, target);
 
     // Every partition's starting contents are what the ledger allows first.
@@ -109,7 +105,8 @@ Rig::~Rig() {
 
 void Rig::record(std::string source, std::string kind, std::string detail) {
     double at = std::chrono::duration<double, std::milli>(Clock::now() - epoch_).count();
-    events_.push_back(RigEvent{at, std::move(source), std::move(kind), std::move(detail)});
+    events_.push_back(TraceRecord{at, std::move(source), std::move(kind), std::move(detail)});
+    if (event_listener_) event_listener_();
 }
 
 std::vector<std::string> Rig::daemon_argv(const std::string& binary) const {
@@ -246,7 +243,7 @@ Expected<pid_t, std::string> Rig::restart_daemon(std::optional<std::string> othe
     if (daemon_running()) {
         unsigned ends = daemon_ends_;
         daemon_->stop();
-        if (!run_until([&] { return daemon_ends_ != ends; }, server::default_stop_grace + 5s))
+        if (!run_until([&] { return daemon_ends_ != ends; }, server::default_stop_grace + kill_report_grace))
             return unexpected(std::string("the daemon did not end after SIGTERM and SIGKILL"));
     }
     if (other_binary) {
@@ -259,6 +256,14 @@ Expected<pid_t, std::string> Rig::restart_daemon(std::optional<std::string> othe
     return start_daemon();
 }
 
+void Rig::restart_daemon_soon(std::optional<std::string> other_binary) {
+    if (daemon_running()) signal_daemon(SIGTERM);
+    // Restarting waits on the loop; do it from a fresh handler.
+    boost::asio::post(io_, [this, other_binary] {
+        if (auto restarted = restart_daemon(other_binary); !restarted) record("harness", "error", restarted.error());
+    });
+}
+
 // ---- modems ----------------------------------------------------------------------
 
 sim::Modem* Rig::modem(std::size_t index) { return index < modems_.size() ? modems_[index]->modem.get() : nullptr; }
@@ -267,6 +272,9 @@ sim::FabricLink& Rig::link(std::size_t index) { return *modems_.at(index)->link;
 sim::ModemState Rig::modem_state(std::size_t index) { return modems_.at(index)->modem->state(); }
 unsigned Rig::modem_crashes(std::size_t index) const { return modems_.at(index)->crashes; }
 unsigned Rig::modem_boots(std::size_t index) const { return modems_.at(index)->boots; }
+unsigned Rig::boots_finished(std::size_t index) const {
+    return static_cast<unsigned>(modems_.at(index)->boot_results.size());
+}
 
 void Rig::start_modem(std::size_t index) {
     ModemSlot& slot = *modems_.at(index);
@@ -321,7 +329,7 @@ WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint
     auto response = std::make_shared<std::optional<sim::Response>>();
     std::size_t before = ledger_.writes();
     m.write(partition, sector, data, [response](const sim::Response& r) { *response = r; });
-    run_until([&] { return response->has_value(); }, m.config().request_timeout + 5s);
+    run_until([&] { return response->has_value(); }, m.config().request_timeout + request_report_grace);
     WriteResult result;
     result.outcome = ledger_.writes() > before ? ledger_.outcome(before) : sim::WriteOutcome::pending;
     if (!*response) result.detail = "no answer";
@@ -334,7 +342,7 @@ std::optional<sim::Response> Rig::request(std::size_t modem_index, const rmtfs::
     sim::Modem& m = *modems_.at(modem_index)->modem;
     auto response = std::make_shared<std::optional<sim::Response>>();
     m.client().request(message, [response](const sim::Response& r) { *response = r; });
-    run_until([&] { return response->has_value(); }, m.config().request_timeout + 5s);
+    run_until([&] { return response->has_value(); }, m.config().request_timeout + request_report_grace);
     return *response;
 }
 
@@ -342,7 +350,7 @@ std::optional<sim::Response> Rig::request_raw(std::size_t modem_index, const Byt
     sim::Modem& m = *modems_.at(modem_index)->modem;
     auto response = std::make_shared<std::optional<sim::Response>>();
     m.client().request_raw(qmi, [response](const sim::Response& r) { *response = r; });
-    run_until([&] { return response->has_value(); }, m.config().request_timeout + 5s);
+    run_until([&] { return response->has_value(); }, m.config().request_timeout + request_report_grace);
     return *response;
 }
 
@@ -362,7 +370,7 @@ ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32
         return ReadResult{false, {}, "not sent: " + *why, false};
     auto answer = std::make_shared<std::optional<Expected<Bytes, std::string>>>();
     m.read(partition, sector, count, [answer](const Expected<Bytes, std::string>& r) { *answer = r; });
-    run_until([&] { return answer->has_value(); }, m.config().request_timeout + 5s);
+    run_until([&] { return answer->has_value(); }, m.config().request_timeout + request_report_grace);
     ReadResult result;
     if (!*answer) {
         result.detail = "no answer";
@@ -384,8 +392,8 @@ Expected<std::vector<server::RevertedRange>, std::string> Rig::lose_power() {
     if (daemon_running()) {
         unsigned ends = daemon_ends_;
         daemon_->kill();
-        if (!run_until([&] { return daemon_ends_ != ends; }, 10s))
-            return unexpected(std::string("the daemon did not die of SIGKILL within 10 s"));
+        if (!run_until([&] { return daemon_ends_ != ends; }, kill_report_grace))
+            return unexpected("the daemon did not die of SIGKILL within " + std::to_string(kill_report_grace.count()) + " ms");
     }
     // The whole SoC lost power: the remote processors are off too.
     for (std::size_t i = 0; i < modems_.size(); ++i) stop_modem(i);
@@ -395,6 +403,13 @@ Expected<std::vector<server::RevertedRange>, std::string> Rig::lose_power() {
         record("harness", "reverted",
                range.file + ": " + std::to_string(range.length) + " bytes at " + std::to_string(range.offset));
     return reverted;
+}
+
+void Rig::lose_power_soon() {
+    if (daemon_running()) daemon_->kill();
+    boost::asio::post(io_, [this] {
+        if (auto lost = lose_power(); !lost) record("harness", "error", lost.error());
+    });
 }
 
 void Rig::network_reset() {
@@ -417,9 +432,10 @@ Expected<pid_t, std::string> Rig::start_name_service(const std::string& binary) 
     record("harness", "name_service", binary + " started, pid " + std::to_string(started->pid));
     // Serving once it holds the control port: what reaches that port before
     // is dropped, as the kernel drops it.
-    if (!run_until([&] { return sandbox_->fabric().port_bound(qrtr::port_control) || !name_service_->pid(); }, 5s) ||
+    if (!run_until([&] { return sandbox_->fabric().port_bound(qrtr::port_control) || !name_service_->pid(); }, name_service_start_bound) ||
         !sandbox_->fabric().port_bound(qrtr::port_control))
-        return unexpected(binary + " did not bind the control port within 5 s");
+        return unexpected(binary + " did not bind the control port within " +
+                          std::to_string(name_service_start_bound.count()) + " ms");
     return started->pid;
 }
 
@@ -452,7 +468,7 @@ std::string Rig::trace_text(std::size_t last) const {
     std::size_t from = last == 0 || last >= events_.size() ? 0 : events_.size() - last;
     char stamp[32];
     for (std::size_t i = from; i < events_.size(); ++i) {
-        const RigEvent& e = events_[i];
+        const TraceRecord& e = events_[i];
         std::snprintf(stamp, sizeof stamp, "%10.3f ", e.at_ms);
         text += stamp + e.source + " " + e.kind + " " + e.detail + "\n";
     }

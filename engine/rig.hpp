@@ -29,12 +29,26 @@
 #include "sim/qrtr_endpoint.hpp"
 #include "sim/trace.hpp"
 #include "sim/write_ledger.hpp"
+#include "engine/target.hpp"
 
 namespace rmtfs_hil::engine {
 
 using namespace std::chrono_literals;
 
 inline constexpr const char* default_server = "/usr/bin/rmtfs";
+
+// The rig's bounds, each in one place.
+// A request's answer: the modem's own timeout reports it; this much more for
+// that report to arrive before the rig stops waiting.
+inline constexpr std::chrono::milliseconds request_report_grace = 5s;
+// After SIGKILL, how long the end of the daemon may take to be reported.
+inline constexpr std::chrono::milliseconds kill_report_grace = 5s;
+// The userspace name service binding the control port once started.
+inline constexpr std::chrono::milliseconds name_service_start_bound = 5s;
+// Default bounds of the blocking calls below.
+inline constexpr std::chrono::milliseconds default_service_wait = 10s;
+inline constexpr std::chrono::milliseconds default_exit_wait = 10s;
+inline constexpr std::chrono::milliseconds default_boot_wait = 20s;
 // Stands for the storage directory in server arguments.
 inline constexpr const char* storage_placeholder = "{storage}";
 
@@ -54,7 +68,7 @@ struct RigOptions {
     // One or more remote processors; the first is the board's modem (node 0).
     std::vector<ModemSpec> modems = {ModemSpec{}};
     // Storage files: each partition this many bytes, filled from `seed`.
-    std::uint64_t partition_bytes = 256 * 512;
+    std::uint64_t partition_bytes = std::uint64_t{default_partition_sectors} * rmtfs::sector_size_bytes;
     std::uint64_t seed = 1;
     bool zero_fill = false;  // zeros instead of the seed's pattern
     // Or copies of a board's images (a folder with modem_fs1 ...): each keeps its size.
@@ -63,27 +77,6 @@ struct RigOptions {
     bool ask_storage_reads = false;  // needed for read faults on storage
     bool ask_memory_io = false;      // needed for faults on the rmtfs_mem device
     bool keep_world = false;
-};
-
-// One event of the run, as reports show it.
-struct RigEvent {
-    double at_ms = 0;  // since the rig was made
-    std::string source;
-    std::string kind;
-    std::string detail;
-};
-
-struct WriteResult {
-    sim::WriteOutcome outcome = sim::WriteOutcome::pending;
-    std::string detail;  // the response, or why there was none
-    bool sent = true;    // false: the modem could not send it (detail says why)
-};
-
-struct ReadResult {
-    bool ok = false;
-    Bytes data;
-    std::string detail;
-    bool sent = true;  // false: the modem could not send it (detail says why)
 };
 
 class Rig {
@@ -112,16 +105,19 @@ public:
     // Until service 14 is published by the local node. With the kernel's
     // name service, as it lists it; without (a userspace qrtr-ns, or none),
     // as announced to a modem whose link is up.
-    bool wait_for_service(std::chrono::milliseconds timeout = 10s);
+    bool wait_for_service(std::chrono::milliseconds timeout = default_service_wait);
     bool service_published();
     void signal_daemon(int signal_number);
     // Until the daemon's current run ended; its exit, or nullopt on timeout.
-    std::optional<server::ProcessExit> wait_for_daemon_exit(std::chrono::milliseconds timeout = 10s);
+    std::optional<server::ProcessExit> wait_for_daemon_exit(std::chrono::milliseconds timeout = default_exit_wait);
     // SIGTERM (then SIGKILL after the grace), wait for the end, start again.
     Expected<pid_t, std::string> restart_daemon(std::optional<std::string> other_binary = std::nullopt);
+    // The same without waiting, for a fault at an exact moment: SIGTERM is
+    // pending before this returns; the stop and start follow on the loop.
+    void restart_daemon_soon(std::optional<std::string> other_binary = std::nullopt);
     server::SupervisedProcess& daemon() { return *daemon_; }
     bool daemon_running() const;
-    std::vector<std::string> daemon_log() const { return daemon_log_; }
+    const std::vector<std::string>& daemon_log() const { return daemon_log_; }
     unsigned daemon_starts() const;
 
     // ---- modems --------------------------------------------------------------
@@ -133,12 +129,14 @@ public:
     // scenario): its remoteproc goes running and it starts booting.
     void start_modem(std::size_t index = 0);
     // start_modem() and the boot's result within `timeout`.
-    sim::BootResult boot_modem(std::size_t index = 0, std::chrono::milliseconds timeout = 20s);
+    sim::BootResult boot_modem(std::size_t index = 0, std::chrono::milliseconds timeout = default_boot_wait);
     // Until the modem's `nth` boot (1: the first since the rig was made)
     // finished; nth 0: the latest boot started, or the first if none has.
-    std::optional<sim::BootResult> wait_for_boot(std::size_t index = 0, std::chrono::milliseconds timeout = 20s,
+    std::optional<sim::BootResult> wait_for_boot(std::size_t index = 0, std::chrono::milliseconds timeout = default_boot_wait,
                                                  unsigned nth = 0);
     void stop_modem(std::size_t index = 0);
+    // How many of the modem's boots have finished, either way.
+    unsigned boots_finished(std::size_t index = 0) const;
     sim::ModemState modem_state(std::size_t index = 0);
     // A ledgered write of whole sectors; waits for the answer (or the timeout
     // of the modem's request). Not sent (sent false, the reason in detail)
@@ -174,6 +172,9 @@ public:
     // Power comes back with start_daemon() and the modems' boots. Returns
     // what storage lost.
     Expected<std::vector<server::RevertedRange>, std::string> lose_power();
+    // The same without waiting, for a fault at an exact moment: SIGKILL is
+    // pending before this returns; the rest follows on the loop.
+    void lose_power_soon();
 
     // ---- checks --------------------------------------------------------------
     sim::WriteLedger& ledger() { return ledger_; }
@@ -182,7 +183,9 @@ public:
     std::vector<sim::LedgerViolation> check_storage();
     Bytes storage_file(const std::string& file_name);
 
-    const std::vector<RigEvent>& events() const { return events_; }
+    const std::vector<TraceRecord>& events() const { return events_; }
+    // Called after every event is recorded (what event triggers look at).
+    void on_event(std::function<void()> listener) { event_listener_ = std::move(listener); }
     // The trace as text lines, for evidence in failure messages.
     std::string trace_text(std::size_t last = 0) const;
 
@@ -198,7 +201,8 @@ private:
     RigOptions options_;
     boost::asio::io_context io_;
     std::chrono::steady_clock::time_point epoch_;
-    std::vector<RigEvent> events_;
+    std::vector<TraceRecord> events_;
+    std::function<void()> event_listener_;
     std::vector<std::string> daemon_log_;
     std::unique_ptr<server::Sandbox> sandbox_;
     std::function<bool()> interrupt_;

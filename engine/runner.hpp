@@ -1,9 +1,9 @@
-// Acts a scenario out on a rig and judges it: each step runs the rig's event
-// loop until its result is in or its bound has passed; the invariants are
-// checked throughout and at the end. The verdict is pass, fail (the server
-// did not do what a correct one must), error (the harness or the machine
-// could not run it) or skip (the scenario is not for this target), each with
-// its reason.
+// Acts a scenario out on a target and judges it. The runner keeps the loop
+// of steps and the verdict; each step runs itself (engine/step.hpp). The
+// verdict is pass, fail (the server did not do what a correct one must),
+// error (the harness or the machine could not run it) or skip (the scenario
+// is not for this target, or needs what the target cannot do), each with its
+// reason.
 #pragma once
 
 #include <functional>
@@ -12,13 +12,20 @@
 
 #include "engine/report.hpp"
 #include "engine/scenario.hpp"
+#include "engine/sim_target.hpp"
 
 namespace rmtfs_hil::engine {
+
+using TargetFactory =
+    std::function<Expected<std::unique_ptr<Target>, std::string>(const Scenario&, const TargetOptions&)>;
 
 struct RunOptions {
     std::string server = "/usr/bin/rmtfs";
     std::optional<std::uint64_t> seed;  // overrides the scenario's
-    std::string target = "sim";
+    TargetKind target = TargetKind::sim;
+    // The world each scenario runs in, and what it can do (checked before it is made).
+    TargetFactory make_target = make_sim_target;
+    Capabilities capabilities = sim_capabilities();
     // Polled between steps and inside waits: true stops the scenario (verdict
     // error, "interrupted").
     std::function<bool()> interrupted;
@@ -33,5 +40,9 @@ ScenarioResult run_scenario(const Scenario& scenario, const RunOptions& options)
 // How a result compares with the scenario's known issue: "" (none), "known",
 // "fixed" or "new".
 std::string known_issue_status(const Scenario& scenario, const ScenarioResult& result);
+
+// Why the scenario cannot run on a target with these capabilities ("needs
+// power_loss (step 4, power_loss, file:12:5)"), or nothing.
+std::optional<std::string> missing_capabilities(const Scenario& scenario, const Capabilities& capabilities);
 
 }  // namespace rmtfs_hil::engine

@@ -83,12 +83,13 @@ std::vector<Scenario> filter_suite(const std::vector<Scenario>& scenarios, const
     return kept;
 }
 
-Scenario with_coupling(Scenario scenario, const std::string& coupling) {
+Scenario with_coupling(Scenario scenario, sim::CouplingPolicy coupling) {
     scenario.setup.coupling = coupling;
     auto& args = scenario.setup.server.args;
     bool drives_remoteproc = std::find(args.begin(), args.end(), "-s") != args.end();
-    if (coupling == "rmtfs-sysfs" && !drives_remoteproc) args.push_back("-s");
-    if (coupling != "rmtfs-sysfs" && drives_remoteproc) args.erase(std::find(args.begin(), args.end(), "-s"));
+    bool by_daemon = coupling == sim::CouplingPolicy::rmtfs_sysfs;
+    if (by_daemon && !drives_remoteproc) args.push_back("-s");
+    if (!by_daemon && drives_remoteproc) args.erase(std::find(args.begin(), args.end(), "-s"));
     return scenario;
 }
 

@@ -40,13 +40,13 @@ struct SuiteOptions {
     std::function<void(const ScenarioResult&, std::size_t done, std::size_t total)> progress;
     // Run every scenario under this coupling policy instead of its own (the
     // matrix); "rmtfs-sysfs" also gives the daemon -s.
-    std::optional<std::string> coupling;
+    std::optional<sim::CouplingPolicy> coupling;
 };
 
 // Results in the scenarios' order whatever order they finished in.
 RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options);
 
 // The scenario as it runs under `coupling` (for the matrix).
-Scenario with_coupling(Scenario scenario, const std::string& coupling);
+Scenario with_coupling(Scenario scenario, sim::CouplingPolicy coupling);
 
 }  // namespace rmtfs_hil::engine

@@ -183,14 +183,8 @@ std::string result_text(const Result& r) {
 }  // namespace
 
 std::string_view to_string(MessageId id) {
-    switch (id) {
-        case MessageId::open: return "OPEN";
-        case MessageId::close: return "CLOSE";
-        case MessageId::rw_iovec: return "RW_IOVEC";
-        case MessageId::alloc_buff: return "ALLOC_BUFF";
-        case MessageId::get_dev_error: return "GET_DEV_ERROR";
-        case MessageId::force_sync: return "FORCE_SYNC";
-    }
+    for (const auto& entry : NameTable<MessageId>::entries)
+        if (entry.value == id) return entry.name;
     return "unknown message";
 }
 

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "proto/names.hpp"
 #include "proto/bytes.hpp"
 #include "proto/decode_error.hpp"
 #include "proto/expected.hpp"
@@ -39,6 +40,18 @@ enum class MessageId : std::uint16_t {
     get_dev_error = 5,
     force_sync = 6,
 };
+}  // namespace rmtfs_hil::rmtfs
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::rmtfs::MessageId> {
+    using M = rmtfs_hil::rmtfs::MessageId;
+    static constexpr std::array entries{Named{M::open, "OPEN"},           Named{M::close, "CLOSE"},
+                                        Named{M::rw_iovec, "RW_IOVEC"},   Named{M::alloc_buff, "ALLOC_BUFF"},
+                                        Named{M::get_dev_error, "GET_DEV_ERROR"}, Named{M::force_sync, "FORCE_SYNC"}};
+};
+
+namespace rmtfs_hil::rmtfs {
+// The name, or "unknown message" for an id off the wire that is none of them.
 std::string_view to_string(MessageId id);
 
 // TLV 0x02 of every response. Not the generic QMI error numbers.

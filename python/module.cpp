@@ -15,7 +15,7 @@
 #include <csignal>
 
 #include "engine/rig.hpp"
-#include "sim/errno_names.hpp"
+#include "proto/errno_names.hpp"
 
 namespace py = pybind11;
 using namespace rmtfs_hil;
@@ -37,8 +37,8 @@ struct PyRigOptions {
     int request_timeout_ms = 2000;
     int service_wait_ms = 10000;
     int sync_interval_ms = 0;
-    std::uint32_t image_sectors = 256;
-    std::uint64_t partition_bytes = 256 * 512;
+    std::uint32_t image_sectors = engine::default_partition_sectors;
+    std::uint64_t partition_bytes = std::uint64_t{engine::default_partition_sectors} * rmtfs::sector_size_bytes;
     std::uint64_t seed = 1;
     bool kernel_name_service = true;
     bool ask_storage_reads = false;
@@ -47,28 +47,27 @@ struct PyRigOptions {
 
 [[noreturn]] void bad(const std::string& what) { throw py::value_error(what); }
 
+// A name from an enum's table, or a ValueError listing the names.
+template <class E>
+E value_named(const std::string& what, const std::string& name) {
+    if (auto value = named<E>(name)) return *value;
+    std::string known;
+    for (const auto& n : names_of<E>()) known += (known.empty() ? "" : ", ") + n;
+    bad("unknown " + what + " '" + name + "' (" + known + ")");
+}
+
 engine::RigOptions to_options(const PyRigOptions& o) {
     engine::RigOptions options;
     options.board = server::find_board(o.board);
     if (options.board == nullptr) bad("unknown board '" + o.board + "'");
     options.server = o.server;
     options.server_args = o.server_args;
-    auto coupling = sim::coupling_policy_named(o.coupling);
-    if (!coupling) bad("unknown coupling policy '" + o.coupling + "' (manual, rmtfs-sysfs, mem-open, service-watch)");
-    options.coupling = *coupling;
+    options.coupling = value_named<sim::CouplingPolicy>("coupling policy", o.coupling);
     options.recovery = o.recovery;
     options.restart.enabled = o.restart;
     options.restart.delay = std::chrono::milliseconds(o.restart_delay_ms);
-    sim::ServiceLoss loss;
-    if (o.on_service_loss == "fatal") loss = sim::ServiceLoss::fatal;
-    else if (o.on_service_loss == "reopen") loss = sim::ServiceLoss::reopen;
-    else if (o.on_service_loss == "ignore") loss = sim::ServiceLoss::ignore;
-    else bad("unknown on_service_loss '" + o.on_service_loss + "' (fatal, reopen, ignore)");
-    sim::OpenFailure open_failure;
-    if (o.on_open_failure == "fail") open_failure = sim::OpenFailure::fail;
-    else if (o.on_open_failure == "crash") open_failure = sim::OpenFailure::crash;
-    else if (o.on_open_failure == "skip") open_failure = sim::OpenFailure::skip;
-    else bad("unknown on_open_failure '" + o.on_open_failure + "' (fail, crash, skip)");
+    auto loss = value_named<sim::ServiceLoss>("on_service_loss", o.on_service_loss);
+    auto open_failure = value_named<sim::OpenFailure>("on_open_failure", o.on_open_failure);
     if (o.modems < 1) bad("modems must be at least 1");
     options.modems.clear();
     for (int i = 0; i < o.modems; ++i) {
@@ -94,7 +93,7 @@ engine::RigOptions to_options(const PyRigOptions& o) {
 int errno_of(const py::object& error) {
     if (py::isinstance<py::int_>(error)) return error.cast<int>();
     auto name = error.cast<std::string>();
-    auto number = sim::errno_named(name);
+    auto number = errno_named(name);
     if (!number) bad("unknown errno name '" + name + "'");
     return *number;
 }
@@ -102,9 +101,7 @@ int errno_of(const py::object& error) {
 std::uint16_t message_id_of(const py::object& message) {
     if (py::isinstance<py::int_>(message)) return message.cast<std::uint16_t>();
     auto name = message.cast<std::string>();
-    for (std::uint16_t id = 1; id <= 6; ++id)
-        if (rmtfs::to_string(static_cast<rmtfs::MessageId>(id)) == name) return id;
-    bad("unknown message '" + name + "' (OPEN, CLOSE, RW_IOVEC, ALLOC_BUFF, GET_DEV_ERROR or a number)");
+    return static_cast<std::uint16_t>(value_named<rmtfs::MessageId>("message", name));
 }
 
 // The Python object: owns the rig until close().
@@ -240,32 +237,25 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         .def("run_for", [](PyRig& s, int duration_ms) { s.rig().run_for(ms(duration_ms)); })
         // faults
         .def("fault_at_request", [](PyRig& s, py::object message, unsigned nth, const std::string& action) {
-            auto a = server::process_action_named(action);
-            if (!a) bad("unknown action '" + action + "' (sigkill, sigterm, sigstop, sigcont, restart)");
-            return s.rig().process_faults().arm(server::AtRequest{message_id_of(message), nth}, *a);
+            auto a = value_named<server::ProcessAction>("action", action);
+            return s.rig().process_faults().arm(server::AtRequest{message_id_of(message), nth, std::nullopt}, a);
         }, py::arg("message"), py::arg("nth"), py::arg("action"),
              "act when the nth request of this type reaches the daemon (before it reads it)")
         .def("fault_after_write", [](PyRig& s, unsigned nth, const std::string& action, const std::string& file) {
-            auto a = server::process_action_named(action);
-            if (!a) bad("unknown action '" + action + "' (sigkill, sigterm, sigstop, sigcont, restart)");
-            return s.rig().process_faults().arm(server::AfterWrite{nth, file}, *a);
+            auto a = value_named<server::ProcessAction>("action", action);
+            return s.rig().process_faults().arm(server::AfterWrite{nth, file}, a);
         }, py::arg("nth"), py::arg("action"), py::arg("file") = "",
              "act after the daemon's nth sector write to storage, inside that write")
         .def("fault_after_delay", [](PyRig& s, int delay_ms, const std::string& action) {
-            auto a = server::process_action_named(action);
-            if (!a) bad("unknown action '" + action + "'");
-            return s.rig().process_faults().arm(server::AfterDelay{ms(delay_ms)}, *a);
+            auto a = value_named<server::ProcessAction>("action", action);
+            return s.rig().process_faults().arm(server::AfterDelay{ms(delay_ms)}, a);
         })
         .def("fault_fired", [](PyRig& s, std::size_t index) { return s.rig().process_faults().fired(index); })
         .def("io_fault", [](PyRig& s, const std::string& call, py::object error, const std::string& target,
                             const std::string& file, unsigned nth, unsigned times, std::optional<std::uint32_t> short_bytes) {
             server::IoFault fault;
-            auto c = server::io_call_named(call);
-            if (!c) bad("unknown call '" + call + "' (open, read, write, sync)");
-            fault.call = *c;
-            if (target == "storage") fault.target = server::IoTarget::storage;
-            else if (target == "memory") fault.target = server::IoTarget::memory;
-            else bad("unknown target '" + target + "' (storage, memory)");
+            fault.call = value_named<server::IoCall>("call", call);
+            fault.target = value_named<server::IoTarget>("target", target);
             fault.file = file;
             fault.nth = nth;
             fault.times = times;
@@ -299,9 +289,7 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             return found;
         }, "ledger violations on storage, each described; empty when every write is accounted for")
         .def("ledger_count", [](PyRig& s, const std::string& outcome) {
-            for (auto o : {sim::WriteOutcome::pending, sim::WriteOutcome::ok, sim::WriteOutcome::failed, sim::WriteOutcome::unknown})
-                if (sim::to_string(o) == outcome) return s.rig().ledger().count(o);
-            bad("unknown outcome '" + outcome + "' (pending, ok, failed, unknown)");
+            return s.rig().ledger().count(value_named<sim::WriteOutcome>("outcome", outcome));
         })
         .def("storage_file", [](PyRig& s, const std::string& name) {
             Bytes bytes = s.rig().storage_file(name);

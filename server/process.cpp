@@ -16,7 +16,7 @@
 
 #include "proto/contract.hpp"
 #include "server/keeper.hpp"
-#include "sim/errno_names.hpp"
+#include "proto/errno_names.hpp"
 
 extern char** environ;
 
@@ -25,7 +25,6 @@ namespace rmtfs_hil::server {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-using sim::errno_text;
 
 namespace {
 

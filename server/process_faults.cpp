@@ -29,24 +29,6 @@ int signal_of(ProcessAction action) {
 
 }  // namespace
 
-std::string_view to_string(ProcessAction action) {
-    switch (action) {
-        case ProcessAction::sigkill: return "sigkill";
-        case ProcessAction::sigterm: return "sigterm";
-        case ProcessAction::sigstop: return "sigstop";
-        case ProcessAction::sigcont: return "sigcont";
-        case ProcessAction::restart: return "restart";
-    }
-    return "?";
-}
-
-std::optional<ProcessAction> process_action_named(std::string_view name) {
-    for (ProcessAction action : {ProcessAction::sigkill, ProcessAction::sigterm, ProcessAction::sigstop,
-                                 ProcessAction::sigcont, ProcessAction::restart})
-        if (to_string(action) == name) return action;
-    return std::nullopt;
-}
-
 std::string describe(const ProcessTrigger& trigger) {
     if (const auto* at = std::get_if<AtRequest>(&trigger)) {
         std::string_view name = rmtfs::to_string(static_cast<rmtfs::MessageId>(at->message_id));
@@ -73,11 +55,24 @@ ProcessFaults::~ProcessFaults() {
 }
 
 std::size_t ProcessFaults::arm(ProcessTrigger trigger, ProcessAction action) {
+    std::string what = std::string(to_string(action)) + " " + describe(trigger);
+    return arm(std::move(trigger), std::move(what), [this, action] {
+        if (action == ProcessAction::restart) {
+            // SIGTERM now, so it is pending before the daemon's next step; the
+            // start again follows once it has ended.
+            if (target_.signal) target_.signal(SIGTERM);
+            if (target_.restart) target_.restart();
+        } else if (target_.signal) {
+            target_.signal(signal_of(action));
+        }
+    });
+}
+
+std::size_t ProcessFaults::arm(ProcessTrigger trigger, std::string what, std::function<void()> action) {
     std::size_t index = armed_.size();
-    armed_.push_back(Armed{std::move(trigger), action, 0, false, nullptr});
+    armed_.push_back(Armed{std::move(trigger), std::move(what), std::move(action), 0, false, nullptr});
     Armed& armed = armed_.back();
-    fabric_.trace(sim::TraceSource::harness, "fault_armed",
-                  std::string(to_string(action)) + " " + describe(armed.trigger));
+    fabric_.trace(sim::TraceSource::harness, "fault_armed", armed.what);
     if (const auto* after = std::get_if<AfterDelay>(&armed.trigger)) {
         armed.timer = std::make_unique<boost::asio::steady_timer>(io_, after->delay);
         armed.timer->async_wait([this, index](const boost::system::error_code& error) {
@@ -90,6 +85,7 @@ std::size_t ProcessFaults::arm(ProcessTrigger trigger, ProcessAction action) {
 bool ProcessFaults::fired(std::size_t index) const { return index < armed_.size() && armed_[index].fired; }
 
 void ProcessFaults::delivered(std::uint32_t owner_pid, const sim::Datagram& datagram) {
+    if (armed_.empty()) return;
     auto pid = target_.pid ? target_.pid() : std::nullopt;
     if (!pid || owner_pid != static_cast<std::uint32_t>(*pid)) return;
     auto id = request_id(datagram.payload);
@@ -98,6 +94,7 @@ void ProcessFaults::delivered(std::uint32_t owner_pid, const sim::Datagram& data
         Armed& armed = armed_[i];
         const auto* at = std::get_if<AtRequest>(&armed.trigger);
         if (armed.fired || at == nullptr || at->message_id != *id) continue;
+        if (at->from_node && datagram.from.node != *at->from_node) continue;
         if (++armed.seen == at->nth) fire(i);
     }
 }
@@ -116,16 +113,11 @@ void ProcessFaults::fire(std::size_t index) {
     Armed& armed = armed_[index];
     if (armed.fired) return;
     armed.fired = true;
-    FiredFault fired{index, armed.action, std::string(to_string(armed.action)) + " " + describe(armed.trigger)};
+    FiredFault fired{index, armed.what};
     fabric_.trace(sim::TraceSource::harness, "fault", fired.what);
-    if (armed.action == ProcessAction::restart) {
-        // SIGTERM now, so it is pending before the daemon's next step; the
-        // start again follows once it has ended.
-        if (target_.signal) target_.signal(SIGTERM);
-        if (target_.restart) target_.restart();
-    } else if (target_.signal) {
-        target_.signal(signal_of(armed.action));
-    }
+    // A copy: the action may arm another fault, and armed_ may move.
+    auto action = armed.action;
+    if (action) action();
     if (listener_) listener_(fired);
 }
 

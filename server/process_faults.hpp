@@ -27,18 +27,30 @@
 #include <variant>
 #include <vector>
 
+#include "proto/names.hpp"
 #include "server/storage_watch.hpp"
 #include "sim/fabric.hpp"
 
 namespace rmtfs_hil::server {
 
 enum class ProcessAction { sigkill, sigterm, sigstop, sigcont, restart };
-std::string_view to_string(ProcessAction action);
-std::optional<ProcessAction> process_action_named(std::string_view name);
+}  // namespace rmtfs_hil::server
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::server::ProcessAction> {
+    using A = rmtfs_hil::server::ProcessAction;
+    static constexpr std::array entries{Named{A::sigkill, "sigkill"}, Named{A::sigterm, "sigterm"},
+                                        Named{A::sigstop, "sigstop"}, Named{A::sigcont, "sigcont"},
+                                        Named{A::restart, "restart"}};
+};
+
+namespace rmtfs_hil::server {
+inline std::string_view to_string(ProcessAction action) { return name_of(action); }
 
 struct AtRequest {
     std::uint16_t message_id = 0;  // QMI message id (RMTFS: 1 OPEN ... 5 GET_DEV_ERROR)
     unsigned nth = 1;
+    std::optional<std::uint32_t> from_node;  // only requests from this QRTR node count; nullopt: any
 };
 struct AfterWrite {
     unsigned nth = 1;
@@ -53,7 +65,6 @@ std::string describe(const ProcessTrigger& trigger);
 
 struct FiredFault {
     std::size_t index = 0;
-    ProcessAction action = ProcessAction::sigkill;
     std::string what;  // trigger and action, for the trace and reports
 };
 
@@ -77,13 +88,18 @@ public:
     ProcessFaults& operator=(const ProcessFaults&) = delete;
 
     std::size_t arm(ProcessTrigger trigger, ProcessAction action);
+    // Any action at the trigger: it runs at the exact moment (before the
+    // datagram is in the daemon's socket, inside its write call), so it must
+    // not wait for anything itself. `what` names it in the trace.
+    std::size_t arm(ProcessTrigger trigger, std::string what, std::function<void()> action);
     bool fired(std::size_t index) const;
     void on_fired(std::function<void(const FiredFault&)> listener) { listener_ = std::move(listener); }
 
 private:
     struct Armed {
         ProcessTrigger trigger;
-        ProcessAction action;
+        std::string what;
+        std::function<void()> action;
         unsigned seen = 0;
         bool fired = false;
         std::unique_ptr<boost::asio::steady_timer> timer;

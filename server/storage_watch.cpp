@@ -6,27 +6,12 @@
 #include <cerrno>
 #include <cstring>
 
-#include "sim/errno_names.hpp"
+#include "proto/errno_names.hpp"
+#include "proto/rmtfs.hpp"
 
 namespace rmtfs_hil::server {
 
 namespace fs = std::filesystem;
-
-std::string_view to_string(IoCall call) {
-    switch (call) {
-        case IoCall::open: return "open";
-        case IoCall::read: return "read";
-        case IoCall::write: return "write";
-        case IoCall::sync: return "sync";
-    }
-    return "?";
-}
-
-std::optional<IoCall> io_call_named(std::string_view name) {
-    for (IoCall call : {IoCall::open, IoCall::read, IoCall::write, IoCall::sync})
-        if (to_string(call) == name) return call;
-    return std::nullopt;
-}
 
 std::string ordinal(unsigned n) {
     const char* suffix = (n % 100 >= 11 && n % 100 <= 13) ? "th"
@@ -36,8 +21,6 @@ std::string ordinal(unsigned n) {
                                                          : "th";
     return std::to_string(n) + suffix;
 }
-
-std::string_view to_string(IoTarget target) { return target == IoTarget::storage ? "storage" : "memory"; }
 
 namespace {
 
@@ -63,7 +46,7 @@ bool write_at(int fd, const std::uint8_t* from, std::size_t length, std::uint64_
     return true;
 }
 
-constexpr std::uint64_t sector_bytes = 512;
+constexpr std::uint64_t sector_bytes = rmtfs::sector_size_bytes;
 
 class FileDescriptor {
 public:
@@ -82,7 +65,7 @@ private:
 }  // namespace
 
 std::string describe(const IoFault& fault) {
-    std::string what = fault.error != 0 ? sim::errno_name(fault.error)
+    std::string what = fault.error != 0 ? errno_name(fault.error)
                        : fault.short_bytes ? "short " + std::string(to_string(fault.call)) + " of " +
                                                  std::to_string(*fault.short_bytes) + " bytes"
                                            : std::string("nothing");

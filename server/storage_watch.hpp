@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "proto/bytes.hpp"
+#include "proto/names.hpp"
 #include "sim/fabric.hpp"
 #include "sim/file_watch.hpp"
 
@@ -24,11 +25,24 @@ namespace rmtfs_hil::server {
 
 // What kind of call a fault fails.
 enum class IoCall { open, read, write, sync };
-std::string_view to_string(IoCall call);
-std::optional<IoCall> io_call_named(std::string_view name);
-
 enum class IoTarget { storage, memory };
-std::string_view to_string(IoTarget target);
+}  // namespace rmtfs_hil::server
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::server::IoCall> {
+    using C = rmtfs_hil::server::IoCall;
+    static constexpr std::array entries{Named{C::open, "open"}, Named{C::read, "read"}, Named{C::write, "write"},
+                                        Named{C::sync, "sync"}};
+};
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::server::IoTarget> {
+    using T = rmtfs_hil::server::IoTarget;
+    static constexpr std::array entries{Named{T::storage, "storage"}, Named{T::memory, "memory"}};
+};
+
+namespace rmtfs_hil::server {
+inline std::string_view to_string(IoCall call) { return name_of(call); }
+inline std::string_view to_string(IoTarget target) { return name_of(target); }
 
 struct IoFault {
     IoTarget target = IoTarget::storage;

@@ -6,23 +6,6 @@
 
 namespace rmtfs_hil::sim {
 
-std::string_view to_string(CouplingPolicy policy) {
-    switch (policy) {
-        case CouplingPolicy::manual: return "manual";
-        case CouplingPolicy::rmtfs_sysfs: return "rmtfs-sysfs";
-        case CouplingPolicy::service_watch: return "service-watch";
-        case CouplingPolicy::mem_open: return "mem-open";
-    }
-    return "unknown";
-}
-
-std::optional<CouplingPolicy> coupling_policy_named(std::string_view name) {
-    for (auto policy : {CouplingPolicy::manual, CouplingPolicy::rmtfs_sysfs, CouplingPolicy::service_watch,
-                        CouplingPolicy::mem_open})
-        if (to_string(policy) == name) return policy;
-    return std::nullopt;
-}
-
 ModemCoupling::ModemCoupling(CouplingPolicy policy, Remoteproc& remoteproc, NameService* name_service, Actions actions,
                              bool recovery)
     : policy_(policy),

@@ -16,15 +16,24 @@
 #include <string>
 #include <string_view>
 
+#include "proto/names.hpp"
 #include "sim/name_service.hpp"
 #include "sim/remoteproc.hpp"
 
 namespace rmtfs_hil::sim {
 
 enum class CouplingPolicy { manual, rmtfs_sysfs, service_watch, mem_open };
-std::string_view to_string(CouplingPolicy policy);
-// "rmtfs-sysfs" and the rest; nullopt for an unknown name.
-std::optional<CouplingPolicy> coupling_policy_named(std::string_view name);
+}  // namespace rmtfs_hil::sim
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::sim::CouplingPolicy> {
+    using P = rmtfs_hil::sim::CouplingPolicy;
+    static constexpr std::array entries{Named{P::manual, "manual"}, Named{P::rmtfs_sysfs, "rmtfs-sysfs"},
+                                        Named{P::mem_open, "mem-open"}, Named{P::service_watch, "service-watch"}};
+};
+
+namespace rmtfs_hil::sim {
+inline std::string_view to_string(CouplingPolicy policy) { return name_of(policy); }
 
 class ModemCoupling {
 public:

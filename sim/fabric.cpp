@@ -22,17 +22,6 @@ std::string to_string(QrtrAddress address) {
     return part(address.node) + ":" + part(address.port);
 }
 
-std::string_view to_string(TraceSource source) {
-    switch (source) {
-        case TraceSource::fabric: return "fabric";
-        case TraceSource::name_service: return "ns";
-        case TraceSource::remoteproc: return "remoteproc";
-        case TraceSource::server: return "server";
-        case TraceSource::harness: return "harness";
-    }
-    return "unknown";
-}
-
 struct Fabric::Socket {
     SocketId id = 0;
     DatagramSink* sink = nullptr;

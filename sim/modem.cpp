@@ -6,38 +6,6 @@
 
 namespace rmtfs_hil::sim {
 
-std::string_view to_string(ModemState state) {
-    switch (state) {
-        case ModemState::offline: return "offline";
-        case ModemState::waiting_for_service: return "waiting_for_service";
-        case ModemState::opening: return "opening";
-        case ModemState::allocating: return "allocating";
-        case ModemState::loading: return "loading";
-        case ModemState::running: return "running";
-        case ModemState::failed: return "failed";
-        case ModemState::crashed: return "crashed";
-    }
-    return "unknown";
-}
-
-std::string_view to_string(ServiceLoss policy) {
-    switch (policy) {
-        case ServiceLoss::fatal: return "fatal";
-        case ServiceLoss::reopen: return "reopen";
-        case ServiceLoss::ignore: return "ignore";
-    }
-    return "unknown";
-}
-
-std::string_view to_string(OpenFailure policy) {
-    switch (policy) {
-        case OpenFailure::fail: return "fail";
-        case OpenFailure::crash: return "crash";
-        case OpenFailure::skip: return "skip";
-    }
-    return "unknown";
-}
-
 namespace {
 
 std::string refusal(const std::string& what, const Response& response) {

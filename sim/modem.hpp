@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/names.hpp"
 #include "proto/rmtfs.hpp"
 #include "sim/qrtr_endpoint.hpp"
 #include "sim/rmtfs_client.hpp"
@@ -32,7 +33,6 @@ enum class ServiceLoss {
     reopen,  // the hypothetical modem: wait for the service, open again, go on
     ignore,  // carry on; later requests fail
 };
-std::string_view to_string(ServiceLoss policy);
 
 // What the modem does when the daemon refuses to open a partition it asks for.
 enum class OpenFailure {
@@ -40,7 +40,6 @@ enum class OpenFailure {
     crash,  // it crashes like a real modem: its remoteproc may restart it
     skip,   // it carries on without that partition
 };
-std::string_view to_string(OpenFailure policy);
 
 struct ModemConfig {
     std::uint32_t node = 0;
@@ -65,7 +64,6 @@ struct ModemConfig {
 };
 
 enum class ModemState { offline, waiting_for_service, opening, allocating, loading, running, failed, crashed };
-std::string_view to_string(ModemState state);
 
 struct BootResult {
     bool ok = false;
@@ -146,4 +144,25 @@ private:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
+}  // namespace rmtfs_hil::sim
+
+namespace rmtfs_hil {
+template <>
+struct NameTable<sim::ServiceLoss> {
+    static constexpr std::array entries{Named{sim::ServiceLoss::fatal, "fatal"}, Named{sim::ServiceLoss::reopen, "reopen"}, Named{sim::ServiceLoss::ignore, "ignore"}};
+};
+template <>
+struct NameTable<sim::OpenFailure> {
+    static constexpr std::array entries{Named{sim::OpenFailure::fail, "fail"}, Named{sim::OpenFailure::crash, "crash"}, Named{sim::OpenFailure::skip, "skip"}};
+};
+template <>
+struct NameTable<sim::ModemState> {
+    static constexpr std::array entries{Named{sim::ModemState::offline, "offline"}, Named{sim::ModemState::waiting_for_service, "waiting_for_service"}, Named{sim::ModemState::opening, "opening"}, Named{sim::ModemState::allocating, "allocating"}, Named{sim::ModemState::loading, "loading"}, Named{sim::ModemState::running, "running"}, Named{sim::ModemState::failed, "failed"}, Named{sim::ModemState::crashed, "crashed"}};
+};
+}  // namespace rmtfs_hil
+
+namespace rmtfs_hil::sim {
+inline std::string_view to_string(ServiceLoss policy) { return name_of(policy); }
+inline std::string_view to_string(OpenFailure policy) { return name_of(policy); }
+inline std::string_view to_string(ModemState state) { return name_of(state); }
 }  // namespace rmtfs_hil::sim

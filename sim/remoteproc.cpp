@@ -4,19 +4,6 @@
 
 namespace rmtfs_hil::sim {
 
-std::string_view to_string(RemoteprocState state) {
-    switch (state) {
-        case RemoteprocState::offline: return "offline";
-        case RemoteprocState::suspended: return "suspended";
-        case RemoteprocState::running: return "running";
-        case RemoteprocState::crashed: return "crashed";
-        case RemoteprocState::deleted: return "deleted";
-        case RemoteprocState::attached: return "attached";
-        case RemoteprocState::detached: return "detached";
-    }
-    return "invalid";
-}
-
 Remoteproc::Remoteproc(std::string sysfs_name, std::string name)
     : sysfs_name_(std::move(sysfs_name)), name_(std::move(name)) {}
 

@@ -11,11 +11,25 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/names.hpp"
+
 namespace rmtfs_hil::sim {
 
 enum class RemoteprocState { offline, suspended, running, crashed, deleted, attached, detached };
-// The word the kernel prints: "offline", "running", "crashed", ...
-std::string_view to_string(RemoteprocState state);
+}  // namespace rmtfs_hil::sim
+
+// The words the kernel prints: "offline", "running", "crashed", ...
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::sim::RemoteprocState> {
+    using S = rmtfs_hil::sim::RemoteprocState;
+    static constexpr std::array entries{Named{S::offline, "offline"},   Named{S::suspended, "suspended"},
+                                        Named{S::running, "running"},   Named{S::crashed, "crashed"},
+                                        Named{S::deleted, "deleted"},   Named{S::attached, "attached"},
+                                        Named{S::detached, "detached"}};
+};
+
+namespace rmtfs_hil::sim {
+inline std::string_view to_string(RemoteprocState state) { return name_of(state); }
 
 class Remoteproc {
 public:

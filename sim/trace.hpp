@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "proto/names.hpp"
+
 namespace rmtfs_hil::sim {
 
 enum class TraceSource {
@@ -17,7 +19,18 @@ enum class TraceSource {
     server,        // the daemon's process and output
     harness,       // the harness itself
 };
-std::string_view to_string(TraceSource source);
+}  // namespace rmtfs_hil::sim
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::sim::TraceSource> {
+    using S = rmtfs_hil::sim::TraceSource;
+    static constexpr std::array entries{Named{S::fabric, "fabric"}, Named{S::name_service, "ns"},
+                                        Named{S::remoteproc, "remoteproc"}, Named{S::server, "server"},
+                                        Named{S::harness, "harness"}};
+};
+
+namespace rmtfs_hil::sim {
+inline std::string_view to_string(TraceSource source) { return name_of(source); }
 
 struct TraceEvent {
     std::chrono::steady_clock::time_point at;

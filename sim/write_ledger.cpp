@@ -6,16 +6,6 @@
 
 namespace rmtfs_hil::sim {
 
-std::string_view to_string(WriteOutcome outcome) {
-    switch (outcome) {
-        case WriteOutcome::pending: return "pending";
-        case WriteOutcome::ok: return "ok";
-        case WriteOutcome::failed: return "failed";
-        case WriteOutcome::unknown: return "unknown";
-    }
-    return "invalid";
-}
-
 namespace {
 
 constexpr std::size_t excerpt_bytes = 8;
@@ -33,6 +23,13 @@ std::string LedgerViolation::describe() const {
                                             : "sectors " + std::to_string(first_sector) + "-" +
                                                   std::to_string(first_sector + sector_count - 1);
     return partition + " " + sectors + ": " + kind + ": expected " + expected + ", found " + actual;
+}
+
+std::string describe(const std::vector<LedgerViolation>& violations, std::size_t shown) {
+    std::string text;
+    for (std::size_t i = 0; i < violations.size() && i < shown; ++i) text += (i ? "; " : "") + violations[i].describe();
+    if (violations.size() > shown) text += "; and " + std::to_string(violations.size() - shown) + " more";
+    return text;
 }
 
 void WriteLedger::set_initial(const std::string& partition, const Bytes& image) { initial_[partition] = image; }
@@ -122,7 +119,7 @@ std::vector<LedgerViolation> WriteLedger::check(const std::string& partition, co
         static const Bytes missing;
         ByteView got = offset + sector_bytes <= storage.size() ? ByteView(storage).subspan(offset, sector_bytes)
                                                                 : ByteView(missing);
-        bool fine = std::any_of(state.allowed.begin(), state.allowed.end(), [&](const auto& source) {
+        bool fine = std::any_of(state.allowed.begin(), state.allowed.end(), [&, sector = sector](const auto& source) {
             ByteView want = content(partition, sector, source);
             return std::equal(want.begin(), want.end(), got.begin(), got.end());
         });

@@ -17,13 +17,25 @@
 #include <vector>
 
 #include "proto/bytes.hpp"
+#include "proto/names.hpp"
+#include "proto/rmtfs.hpp"
 
 namespace rmtfs_hil::sim {
 
 using WriteId = std::uint64_t;
 
 enum class WriteOutcome { pending, ok, failed, unknown };
-std::string_view to_string(WriteOutcome outcome);
+}  // namespace rmtfs_hil::sim
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::sim::WriteOutcome> {
+    using O = rmtfs_hil::sim::WriteOutcome;
+    static constexpr std::array entries{Named{O::pending, "pending"}, Named{O::ok, "ok"}, Named{O::failed, "failed"},
+                                        Named{O::unknown, "unknown"}};
+};
+
+namespace rmtfs_hil::sim {
+inline std::string_view to_string(WriteOutcome outcome) { return name_of(outcome); }
 
 struct LedgerViolation {
     std::string partition;
@@ -34,6 +46,8 @@ struct LedgerViolation {
     std::string actual;       // the bytes found, shortly
     std::string describe() const;
 };
+// The first `shown` described, "; "-separated, then "and N more".
+std::string describe(const std::vector<LedgerViolation>& violations, std::size_t shown = 5);
 
 class WriteLedger {
 public:
@@ -70,7 +84,7 @@ private:
     struct SectorState {
         std::vector<std::optional<WriteId>> allowed;
     };
-    static constexpr std::size_t sector_bytes = 512;
+    static constexpr std::size_t sector_bytes = rmtfs::sector_size_bytes;
 
     void apply(WriteId id);
     ByteView content(const std::string& partition, std::uint32_t sector, const std::optional<WriteId>& source) const;

@@ -32,6 +32,10 @@ Options:
                   /usr/bin/rmtfs on Debian). Point it at your own build.
   --jobs N        Scenarios in parallel, each in its own sandbox (default 1).
   --seed N        Seed for every scenario (default: each scenario's own).
+  --target T      Where the scenarios run: sim (default; the simulated world
+                  on this machine) or adb[:SERIAL] (a board through ADB; not
+                  built yet). Scenarios that need what the target cannot do
+                  are skipped, with the capability named.
   --filter TEXT   Only scenarios whose name or a tag contains TEXT.
   --junit FILE    Write a JUnit XML report (failure text, daemon log).
   --json FILE     Write the whole run as JSON.
@@ -91,6 +95,7 @@ struct RunArguments {
     unsigned jobs = 1;
     std::optional<std::uint64_t> seed;
     std::string filter;
+    std::string target = "sim";
     std::optional<fs::path> junit, json, report;
     bool strict = false;
     bool quiet = false;
@@ -111,6 +116,17 @@ std::uint64_t number_of(const std::string& option, const std::string& text, std:
     return value;
 }
 
+// sim, or adb[:SERIAL] (the board target is not built yet).
+void check_target(const std::string& target) {
+    std::string kind = target.substr(0, target.find(':'));
+    auto named_kind = named<engine::TargetKind>(kind);
+    if (!named_kind || (kind == "sim" && kind != target))
+        throw cli::UsageError("option '--target' takes sim or adb[:SERIAL], not '" + target + "'");
+    if (*named_kind == engine::TargetKind::adb)
+        throw cli::EnvironmentError("--target " + target +
+                                    ": the ADB board target is not built yet in this rmtfs-hil; run with --target sim");
+}
+
 RunArguments parse(cli::Arguments& arguments, bool paths_required) {
     RunArguments a;
     while (!arguments.done()) {
@@ -125,6 +141,7 @@ RunArguments parse(cli::Arguments& arguments, bool paths_required) {
         else if (arg == "--jobs") a.jobs = static_cast<unsigned>(number_of(arg, value(), 1, 64));
         else if (arg == "--seed") a.seed = number_of(arg, value(), 0, UINT64_MAX);
         else if (arg == "--filter") a.filter = value();
+        else if (arg == "--target") a.target = value();
         else if (arg == "--junit") a.junit = value();
         else if (arg == "--json") a.json = value();
         else if (arg == "--report") a.report = value();
@@ -136,6 +153,7 @@ RunArguments parse(cli::Arguments& arguments, bool paths_required) {
         else a.paths.emplace_back(arg);
     }
     if (paths_required && a.paths.empty()) throw cli::UsageError("no scenario files or folders given");
+    check_target(a.target);
     return a;
 }
 
@@ -280,9 +298,9 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
         report = engine::run_suite(scenarios, options);
     } else {
         // Every fault scenario under every policy, in one report.
-        for (const char* policy : {"manual", "rmtfs-sysfs", "mem-open", "service-watch"}) {
+        for (sim::CouplingPolicy policy : values_of<sim::CouplingPolicy>()) {
             options.coupling = policy;
-            if (!a.quiet) std::printf("== coupling policy %s\n", policy);
+            if (!a.quiet) std::printf("== coupling policy %s\n", std::string(name_of(policy)).c_str());
             engine::RunReport part = engine::run_suite(scenarios, options);
             for (auto& r : part.scenarios) report.scenarios.push_back(std::move(r));
             report.duration_ms += part.duration_ms;

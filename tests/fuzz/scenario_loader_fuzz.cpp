@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "engine/scenario_loader.hpp"
+#include "engine/steps/io_fault.hpp"
+#include "engine/steps/write.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 using namespace rmtfs_hil::engine;
@@ -49,17 +51,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!s.name.empty() && !s.description.empty(), "name and description are required");
     FUZZ_CHECK(!s.steps.empty(), "a scenario has steps");
     FUZZ_CHECK(!s.targets.empty() && !s.setup.modems.empty(), "targets and modems are never empty");
-    const auto& kinds = scenario_step_kinds();
+    const auto kinds = scenario_step_kinds();
     for (const Step& step : s.steps) {
         FUZZ_CHECK(std::find(kinds.begin(), kinds.end(), step.kind) != kinds.end(), "every step has a known kind");
         FUZZ_CHECK(step.where.line >= 1 && step.where.pointer.rfind("/steps/", 0) == 0, "every step is located");
-        if (const auto* fault = std::get_if<IoFaultStep>(&step.action)) {
-            FUZZ_CHECK(fault->error.empty() != !fault->short_bytes.has_value(), "an io_fault has error or short_bytes");
-            if (fault->target == "memory") FUZZ_CHECK(s.setup.watch_memory_io, "memory faults turn on the watch");
-            if (fault->target == "storage" && fault->call == "read")
+        FUZZ_CHECK(step.action != nullptr && !step.action->describe().empty(), "every step describes itself");
+        if (const auto* io = dynamic_cast<const IoFaultStep*>(step.action.get())) {
+            const rmtfs_hil::server::IoFault& fault = io->fault;
+            FUZZ_CHECK((fault.error == 0) != !fault.short_bytes.has_value(), "an io_fault has error or short_bytes");
+            if (fault.target == rmtfs_hil::server::IoTarget::memory) FUZZ_CHECK(s.setup.watch_memory_io, "memory faults turn on the watch");
+            if (fault.target == rmtfs_hil::server::IoTarget::storage && fault.call == rmtfs_hil::server::IoCall::read)
                 FUZZ_CHECK(s.setup.watch_storage_reads, "storage read faults turn on the watch");
         }
-        if (const auto* write = std::get_if<WriteStep>(&step.action))
+        if (const auto* write = dynamic_cast<const WriteStep*>(step.action.get()))
             FUZZ_CHECK(write->modem < s.setup.modems.size(), "a write's modem exists");
     }
     return 0;

@@ -24,7 +24,7 @@ TEST_F(FaultPoints, SigkillWhenTheSecondWriteReachesTheDaemonLosesOnlyThatUnansw
     start();
     ASSERT_TRUE(rig->boot_modem().ok) << evidence();
     // Counting starts now: the boot's RW_IOVEC reads are behind us.
-    auto fault = rig->process_faults().arm(server::AtRequest{rw_iovec, 2}, server::ProcessAction::sigkill);
+    auto fault = rig->process_faults().arm(server::AtRequest{rw_iovec, 2, std::nullopt}, server::ProcessAction::sigkill);
     Bytes before = rig->storage_file("modem_fs1");
     Bytes first = sector_data(4, 0x11), second = sector_data(4, 0x22);
     auto one = rig->write(0, 0, 8, first);
@@ -52,7 +52,7 @@ TEST_F(FaultPoints, SigstopAtARequestHoldsItsAnswerUntilSigcont) {
     make(options);
     start();
     ASSERT_TRUE(rig->boot_modem().ok) << evidence();
-    rig->process_faults().arm(server::AtRequest{rw_iovec, 1}, server::ProcessAction::sigstop);
+    rig->process_faults().arm(server::AtRequest{rw_iovec, 1, std::nullopt}, server::ProcessAction::sigstop);
     // Armed after the stop: 300 ms from now the daemon is continued.
     rig->process_faults().arm(server::AfterDelay{300ms}, server::ProcessAction::sigcont);
     auto begun = std::chrono::steady_clock::now();
@@ -83,7 +83,7 @@ TEST_F(FaultPoints, ARestartAtTheFirstOpenComesBackAndServesTheModem) {
     engine::RigOptions options = small_rig(sim::CouplingPolicy::manual, sim::ServiceLoss::reopen);
     make(options);
     start();
-    rig->process_faults().arm(server::AtRequest{static_cast<std::uint16_t>(rmtfs::MessageId::open), 1},
+    rig->process_faults().arm(server::AtRequest{static_cast<std::uint16_t>(rmtfs::MessageId::open), 1, std::nullopt},
                               server::ProcessAction::restart);
     // The first OPEN restarts the daemon (SIGTERM: it dies with the request
     // unread or answered); the modem boots against the new one.

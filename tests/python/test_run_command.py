@@ -338,3 +338,40 @@ def test_a_fault_that_never_fires_makes_the_scenario_an_error(run, tmp_path, nee
     assert result.returncode == 1, result.stdout + result.stderr
     assert "ERROR" in result.stdout
     assert "the fault armed by step 1 never fired: the scenario did not test what it says" in result.stdout
+
+
+def test_the_target_is_chosen_on_the_command_line(run, tmp_path, needs_rmtfs):
+    (path,) = write_scenarios(tmp_path / "lib", PASSING)
+    assert run("run", str(path), "--target", "sim", timeout=120).returncode == 0
+    for target in ("adb", "adb:0123456789ABCDEF"):
+        result = run("run", str(path), "--target", target)
+        assert result.returncode == 3, result.stdout + result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "the ADB board target is not built yet" in lines[0], result.stderr
+        assert result.stdout == "", "nothing ran"
+    for target in ("qemu", "sim:1", ""):
+        result = run("run", str(path), "--target", target)
+        assert result.returncode == 2 and "takes sim or adb[:SERIAL]" in result.stderr, (target, result.stderr)
+
+
+def test_faults_at_triggers_and_on_events_fire_where_they_say(run, tmp_path, needs_rmtfs):
+    # A fault whose event never comes is an error: the scenario did not test what it says.
+    unfired = scenario(
+        "event-that-never-comes",
+        [
+            {"fault": {"action": "network_reset"}},
+            {"fault": {"action": "link_down", "modem": 0, "when": {"event": "log", "text": "this line never appears"}}},
+        ],
+    )
+    (path,) = write_scenarios(tmp_path / "lib", unfired)
+    result = run("run", str(path), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the fault armed by step 2 never fired" in result.stdout
+    upgrade = scenario(
+        "upgrade-needs-its-binary",
+        [{"fault": {"action": "upgrade", "when": {"request": "RW_IOVEC"}}}],
+    )
+    (path,) = write_scenarios(tmp_path / "bad", upgrade)
+    result = run("validate", str(path))
+    assert result.returncode == 2
+    assert "/steps/0/fault: an upgrade needs 'binary'" in result.stderr, result.stderr

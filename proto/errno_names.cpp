@@ -1,8 +1,8 @@
-#include "sim/errno_names.hpp"
+#include "proto/errno_names.hpp"
 
 #include <cstring>
 
-namespace rmtfs_hil::sim {
+namespace rmtfs_hil {
 
 namespace {
 // Linux numbers errno values densely below this.
@@ -26,4 +26,14 @@ std::string errno_text(int error_number) {
     return std::string(std::strerror(error_number)) + " (" + errno_name(error_number) + ")";
 }
 
-}  // namespace rmtfs_hil::sim
+const std::vector<std::string>& errno_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (int n = 1; n <= errno_max; ++n)
+            if (const char* name = strerrorname_np(n)) out.emplace_back(name);
+        return out;
+    }();
+    return names;
+}
+
+}  // namespace rmtfs_hil

@@ -1,0 +1,28 @@
+// The simulated target: a scenario's world built as a rig (engine/rig.hpp) —
+// the real daemon in a sandbox against simulated modems — and offered to
+// the steps through the Target interface.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/scenario.hpp"
+#include "engine/target.hpp"
+#include "proto/expected.hpp"
+
+namespace rmtfs_hil::engine {
+
+struct TargetOptions {
+    std::string server = "/usr/bin/rmtfs";  // the daemon's binary
+    std::uint64_t seed = 1;
+    // Asked while the world runs: true ends waits early (Ctrl-C).
+    std::function<bool()> interrupted;
+};
+
+// Everything a simulated world can do.
+Capabilities sim_capabilities();
+
+Expected<std::unique_ptr<Target>, std::string> make_sim_target(const Scenario& scenario, const TargetOptions& options);
+
+}  // namespace rmtfs_hil::engine

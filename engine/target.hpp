@@ -1,0 +1,195 @@
+// What a scenario's steps may ask of a world. The simulated rig is one
+// implementation (engine/sim_target.hpp); a board reached through ADB is the
+// next. The engine owns this interface: targets depend on the engine, never
+// the reverse.
+//
+// Each call that waits runs the world until its result is in or its bound
+// has passed. Calls marked "from a trigger" never wait: they are what a fault
+// does at an exact moment, perhaps while the daemon is held inside a call.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/capability.hpp"
+#include "engine/trigger.hpp"
+#include "proto/bytes.hpp"
+#include "proto/rmtfs.hpp"
+#include "server/process_exit.hpp"
+#include "server/storage_watch.hpp"
+#include "sim/modem.hpp"
+#include "sim/remoteproc.hpp"
+#include "sim/rmtfs_client.hpp"
+#include "sim/write_ledger.hpp"
+
+namespace rmtfs_hil::engine {
+
+using std::chrono::milliseconds;
+
+// A scenario's storage files and what a modem's boot loads of each, unless
+// the scenario says otherwise: small, so that a run is quick.
+inline constexpr std::uint32_t default_partition_sectors = 256;
+
+// Where the daemon is now.
+struct DaemonStatus {
+    enum class State { not_started, running, stopped, ended };
+    State state = State::not_started;
+    std::optional<server::ProcessExit> exit;  // of its last run, once one ended
+
+    // "running", "stopped", "exited 0", "killed by SIGKILL", "not started"
+    std::string describe() const;
+};
+
+struct WriteResult {
+    sim::WriteOutcome outcome = sim::WriteOutcome::pending;
+    std::string detail;  // the response, or why there was none
+    bool sent = true;    // false: the modem could not send it (detail says why)
+};
+
+struct ReadResult {
+    bool ok = false;
+    Bytes data;
+    std::string detail;  // why it failed; on success, a ledger violation the data shows, if any
+    bool sent = true;    // false: the modem could not send it (detail says why)
+};
+
+// What a modem holds: a caller id per partition (in its partitions' order)
+// and its shared buffer.
+struct ModemHandles {
+    std::vector<std::optional<std::uint32_t>> caller_ids;
+    std::optional<std::uint64_t> buffer_address;
+};
+
+enum class LinkAction { down, up, drop, delay, duplicate, reorder, clear };
+enum class LinkDirection { to_daemon, to_modem };
+
+// A fault on the packets of a modem's link.
+struct LinkFault {
+    LinkAction action = LinkAction::drop;
+    LinkDirection direction = LinkDirection::to_daemon;
+    double probability = 1.0;            // drop, duplicate
+    milliseconds delay{0};               // delay
+    std::uint32_t window = 2;            // reorder
+    std::uint64_t seed = 1;              // drop, duplicate
+};
+
+// One event of the run, as reports show it.
+struct TraceRecord {
+    double at_ms = 0;  // since the world was made
+    std::string source;
+    std::string kind;
+    std::string detail;
+};
+
+using TriggerId = std::size_t;
+
+class Target {
+public:
+    virtual ~Target() = default;
+
+    virtual Capabilities capabilities() const = 0;
+
+    // ---- the world's loop
+    // Runs the world until `done` or `timeout`; false on timeout or when the
+    // run was interrupted (Ctrl-C).
+    virtual bool wait_until(const std::function<bool()>& done, milliseconds timeout) = 0;
+    virtual bool interrupted() const = 0;
+
+    // ---- the daemon (each returns why it could not, or nothing)
+    virtual std::optional<std::string> start_daemon() = 0;
+    // SIGTERM, SIGKILL after the grace, until it ended.
+    virtual std::optional<std::string> stop_daemon(milliseconds bound) = 0;
+    virtual std::optional<std::string> kill_daemon(milliseconds bound) = 0;
+    // Stop, then start again (`binary`: another build in its place, an upgrade).
+    virtual std::optional<std::string> restart_daemon(const std::optional<std::string>& binary) = 0;
+    // From a trigger: the signal is pending before this returns.
+    virtual void signal_daemon(int signal_number) = 0;
+    // From a trigger: SIGTERM now; the start again once the daemon ended.
+    virtual void restart_daemon_soon(const std::optional<std::string>& binary) = 0;
+    virtual DaemonStatus daemon_status() = 0;
+    // Its process is there (running or stopped); cheap enough for a wait's condition.
+    virtual bool daemon_running() const = 0;
+    virtual unsigned daemon_starts() const = 0;
+    virtual const std::vector<std::string>& daemon_log() const = 0;
+    // Service 14 published by the daemon's node.
+    virtual bool service_published() = 0;
+
+    // ---- modems
+    virtual std::size_t modem_count() const = 0;
+    virtual std::vector<std::string> modem_partitions(std::size_t modem) const = 0;
+    // Power the modem on (what the manual policy leaves to the scenario) and wait for its boot.
+    virtual sim::BootResult boot_modem(std::size_t modem, milliseconds bound) = 0;
+    // Until the modem's `nth` boot finished (0: the latest started).
+    virtual std::optional<sim::BootResult> wait_for_boot(std::size_t modem, milliseconds bound, unsigned nth) = 0;
+    // How many of the modem's boots have finished, either way.
+    virtual unsigned boots_finished(std::size_t modem) const = 0;
+    virtual void start_modem(std::size_t modem) = 0;
+    virtual void stop_modem(std::size_t modem) = 0;
+    virtual sim::ModemState modem_state(std::size_t modem) = 0;
+    virtual unsigned modem_crashes(std::size_t modem) const = 0;
+    virtual std::uint64_t syncs_completed(std::size_t modem) const = 0;
+    virtual ModemHandles modem_handles(std::size_t modem) const = 0;
+    virtual std::uint64_t shared_memory_base() const = 0;
+    // A ledgered write / read of whole sectors through the modem's buffer.
+    virtual WriteResult write(std::size_t modem, std::size_t partition, std::uint32_t sector, const Bytes& data) = 0;
+    virtual ReadResult read(std::size_t modem, std::size_t partition, std::uint32_t sector, std::uint32_t count) = 0;
+    // One request from the modem's port; nullopt when no answer came.
+    virtual std::optional<sim::Response> request(std::size_t modem, const rmtfs::Message& message) = 0;
+    virtual std::optional<sim::Response> request_raw(std::size_t modem, const Bytes& qmi) = 0;
+
+    // ---- remote processors
+    virtual sim::RemoteprocState remoteproc_state(std::size_t index) = 0;
+    // A write to its state file, answered like the kernel: 0 or the errno.
+    virtual int write_remoteproc(std::size_t index, std::string_view text) = 0;
+    // From a trigger too: the processor dies on its own (a watchdog bite).
+    virtual void crash_remoteproc(std::size_t index) = 0;
+
+    // ---- faults
+    // Calls `action` when `trigger` fires (a trigger's kind `now` fires at once).
+    virtual TriggerId at(const Trigger& trigger, const std::string& what, std::function<void()> action) = 0;
+    virtual bool fired(TriggerId id) const = 0;
+    virtual std::size_t arm_io_fault(const server::IoFault& fault) = 0;
+    virtual unsigned io_fault_hits(std::size_t index) const = 0;
+    // From a trigger too.
+    virtual void link_fault(std::size_t modem, const LinkFault& fault) = 0;
+    virtual void network_reset() = 0;
+    // The daemon dies at once, storage loses what was not durable, the
+    // modems lose power. Returns when all that is done.
+    virtual std::optional<std::string> lose_power() = 0;
+    // From a trigger: SIGKILL now, the rest once the daemon ended.
+    virtual void lose_power_soon() = 0;
+    virtual std::optional<std::string> start_name_service() = 0;
+    virtual void stop_name_service() = 0;
+
+    // ---- storage and its judgment
+    virtual std::vector<std::string> storage_files() const = 0;
+    virtual Bytes storage_file(const std::string& name) = 0;
+    // What a file held before the daemon first ran.
+    virtual const Bytes& initial_storage(const std::string& name) const = 0;
+    virtual std::vector<sim::LedgerViolation> check_ledger() = 0;
+    virtual const sim::WriteLedger& ledger() const = 0;
+
+    // ---- the trace
+    virtual const std::vector<TraceRecord>& events() const = 0;
+};
+
+}  // namespace rmtfs_hil::engine
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::engine::LinkAction> {
+    using A = rmtfs_hil::engine::LinkAction;
+    static constexpr std::array entries{Named{A::down, "down"},   Named{A::up, "up"},
+                                        Named{A::drop, "drop"},   Named{A::delay, "delay"},
+                                        Named{A::duplicate, "duplicate"}, Named{A::reorder, "reorder"},
+                                        Named{A::clear, "clear"}};
+};
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::engine::LinkDirection> {
+    using D = rmtfs_hil::engine::LinkDirection;
+    static constexpr std::array entries{Named{D::to_daemon, "to_daemon"}, Named{D::to_modem, "to_modem"}};
+};
