@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
         engine::RunReport report = engine::run_suite(suite.scenarios, options);
         wall[jobs - 1] = ms_since(start);
         for (const auto& r : report.scenarios) {
-            int v = r.verdict == "pass" ? 0 : r.verdict == "fail" ? 1 : r.verdict == "error" ? 2 : 3;
+            auto v = static_cast<std::size_t>(r.verdict);
             ++verdicts[jobs - 1][v];
         }
     }

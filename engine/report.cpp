@@ -21,11 +21,12 @@ Summary summarise(const RunReport& report) {
     s.interrupted = report.interrupted;
     s.duration_ms = report.duration_ms;
     for (const auto& scenario : report.scenarios) {
-        const auto v = verdict_class(scenario);
-        if (v == "pass") ++s.passed;
-        else if (v == "fail") ++s.failed;
-        else if (v == "skip") ++s.skipped;
-        else ++s.errors;
+        switch (scenario.verdict) {
+            case Verdict::pass: ++s.passed; break;
+            case Verdict::fail: ++s.failed; break;
+            case Verdict::skip: ++s.skipped; break;
+            case Verdict::error: ++s.errors; break;
+        }
         if (scenario.known_status == "known") ++s.known;
         else if (scenario.known_status == "fixed") ++s.fixed;
         else if (scenario.known_status == "new") ++s.new_failures;
@@ -56,7 +57,7 @@ ordered_json to_json(const ScenarioResult& s) {
     j["description"] = s.description;
     j["file"] = s.file;
     j["tags"] = s.tags;
-    j["verdict"] = s.verdict;
+    j["verdict"] = std::string(name_of(s.verdict));
     j["reason"] = s.reason;
     j["known_issue"] = s.known_issue;
     j["known_status"] = s.known_status;
@@ -137,7 +138,11 @@ RunReport read_json(std::istream& in) {
             get(js, "description", s.description);
             get(js, "file", s.file);
             get(js, "tags", s.tags);
-            get(js, "verdict", s.verdict);
+            std::string verdict;
+            get(js, "verdict", verdict);
+            auto known = named<Verdict>(verdict);
+            if (!known) throw std::runtime_error("scenario " + s.name + ": unknown verdict '" + verdict + "'");
+            s.verdict = *known;
             get(js, "reason", s.reason);
             get(js, "known_issue", s.known_issue);
             get(js, "known_status", s.known_status);
@@ -246,15 +251,15 @@ void write_junit(const RunReport& report, std::ostream& out) {
         if (!s.known_status.empty()) property(out, "        ", "known_status", s.known_status);
         if (!s.reproduce.empty()) property(out, "        ", "reproduce", s.reproduce);
         out << "      </properties>\n";
-        const auto v = verdict_class(s);
-        if (v == "fail" || v == "error") {
-            const char* element = v == "fail" ? "failure" : "error";
-            std::string type = v == "fail" ? "failure" : "error";
+        const Verdict v = s.verdict;
+        if (v == Verdict::fail || v == Verdict::error) {
+            const char* element = v == Verdict::fail ? "failure" : "error";
+            std::string type = v == Verdict::fail ? "failure" : "error";
             if (s.known_status == "known") type = "known-issue";
             else if (s.known_status == "new") type = "new-failure";
             out << "      <" << element << " message=\"" << escape_xml_attribute(s.reason) << "\" type=\"" << type
                 << "\">" << escape_xml(failure_text(s)) << "</" << element << ">\n";
-        } else if (v == "skip") {
+        } else if (v == Verdict::skip) {
             out << "      <skipped message=\"" << escape_xml_attribute(s.reason) << "\"/>\n";
         }
         if (!s.daemon_log.empty()) {
@@ -296,7 +301,7 @@ void write_summary_table(const RunReport& report, std::ostream& out) {
     out << pad("SCENARIO", name_width) << "  " << pad("VERDICT", verdict_width) << "  " << pad("TIME", 9)
         << "  REASON\n";
     for (const auto& s : report.scenarios) {
-        const std::string time = verdict_class(s) == "skip" && s.duration_ms == 0 ? "-" : format_ms(s.duration_ms);
+        const std::string time = s.verdict == Verdict::skip && s.duration_ms == 0 ? "-" : format_ms(s.duration_ms);
         std::string line = pad(truncate(sanitize_line(s.name), max_name), name_width) + "  " +
                            pad(verdict_label(s), verdict_width) + "  " + pad(time, 9);
         if (!s.reason.empty()) line += "  " + truncate(sanitize_line(s.reason), max_reason);

@@ -17,6 +17,23 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/names.hpp"
+
+namespace rmtfs_hil::engine {
+
+// pass; fail: the server did not do what a correct one must; error: the
+// harness or the machine could not run it; skip: not for this target.
+enum class Verdict { pass, fail, error, skip };
+
+}  // namespace rmtfs_hil::engine
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::engine::Verdict> {
+    using V = rmtfs_hil::engine::Verdict;
+    static constexpr std::array entries{Named{V::pass, "pass"}, Named{V::fail, "fail"}, Named{V::error, "error"},
+                                        Named{V::skip, "skip"}};
+};
+
 namespace rmtfs_hil::engine {
 
 // One trace event, relative to the scenario's start.
@@ -44,7 +61,7 @@ struct StepResult {
 struct ScenarioResult {
     std::string name, description, file;
     std::vector<std::string> tags;
-    std::string verdict;       // pass | fail | error | skip
+    Verdict verdict = Verdict::error;
     std::string reason;        // why (empty for pass)
     std::string known_issue;   // the scenario's known_issue text, empty if none
     std::string known_status;  // "" | "known" (fails as the known issue says) | "fixed" (known issue but it
@@ -85,7 +102,7 @@ struct Summary {
     std::size_t total = 0;
     std::size_t passed = 0;
     std::size_t failed = 0;
-    std::size_t errors = 0;   // verdict error, and any verdict this does not know
+    std::size_t errors = 0;
     std::size_t skipped = 0;
     std::size_t known = 0;         // known_status "known": fails as its known issue says
     std::size_t fixed = 0;         // known_status "fixed": a known issue that passed

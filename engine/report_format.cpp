@@ -194,27 +194,20 @@ std::size_t display_width(std::string_view text) {
     return count;
 }
 
-std::string_view verdict_class(const ScenarioResult& s) {
-    if (s.verdict == "pass") return "pass";
-    if (s.verdict == "fail") return "fail";
-    if (s.verdict == "skip") return "skip";
-    return "error";
-}
+std::string_view verdict_class(const ScenarioResult& s) { return name_of(s.verdict); }
 
-bool is_failure(const ScenarioResult& s) {
-    auto v = verdict_class(s);
-    return v == "fail" || v == "error";
-}
+bool is_failure(const ScenarioResult& s) { return s.verdict == Verdict::fail || s.verdict == Verdict::error; }
 
 bool is_unexpected(const ScenarioResult& s) { return is_failure(s) && s.known_status != "known"; }
 
 std::string verdict_label(const ScenarioResult& s) {
     std::string label;
-    auto v = verdict_class(s);
-    if (v == "pass") label = "pass";
-    else if (v == "fail") label = "FAIL";
-    else if (v == "skip") label = "skip";
-    else label = "ERROR";
+    switch (s.verdict) {
+        case Verdict::pass: label = "pass"; break;
+        case Verdict::fail: label = "FAIL"; break;
+        case Verdict::skip: label = "skip"; break;
+        case Verdict::error: label = "ERROR"; break;
+    }
     if (!s.known_status.empty()) label += " (" + sanitize_line(s.known_status) + ")";
     return label;
 }
@@ -256,7 +249,7 @@ Matrix build_matrix(const RunReport& report) {
     Matrix m;
     std::set<std::string> couplings, keys;
     for (const auto& s : report.scenarios) {
-        if (verdict_class(s) == "skip") continue;
+        if (s.verdict == Verdict::skip) continue;
         couplings.insert(s.coupling.empty() ? "-" : s.coupling);
         keys.insert(fault_key(s));
     }
@@ -267,7 +260,7 @@ Matrix build_matrix(const RunReport& report) {
     std::stable_partition(m.fault_keys.begin(), m.fault_keys.end(), [](const std::string& k) { return k == "none"; });
     m.cells.assign(m.couplings.size(), std::vector<MatrixCell>(m.fault_keys.size()));
     for (const auto& s : report.scenarios) {
-        if (verdict_class(s) == "skip") continue;
+        if (s.verdict == Verdict::skip) continue;
         const std::string coupling = s.coupling.empty() ? "-" : s.coupling;
         const auto row = static_cast<std::size_t>(
             std::find(m.couplings.begin(), m.couplings.end(), coupling) - m.couplings.begin());

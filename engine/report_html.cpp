@@ -258,6 +258,9 @@ void arrow_markers(std::ostream& out, std::string_view id) {
 
 }  // namespace
 
+// Longer than most: one pass over the events that places each row on the
+// shared layout (lanes, row height, elision count) as it goes; split up, each
+// part would need all of that state handed to it.
 std::string render_timeline_svg(const ScenarioResult& scenario, std::string_view id_prefix) {
     const std::string id = attr(id_prefix);
     const auto& trace = scenario.trace;
@@ -518,7 +521,8 @@ std::string scenario_id(std::size_t index) { return "s" + std::to_string(index);
 
 std::string badge(const ScenarioResult& s) {
     const auto v = verdict_class(s);
-    std::string text = v == "pass" ? "PASS" : v == "fail" ? "FAIL" : v == "skip" ? "SKIP" : "ERROR";
+    std::string text(v);
+    for (char& c : text) c = static_cast<char>(c - 'a' + 'A');
     return "<span class=\"badge " + std::string(v) + "\">" + text + "</span>";
 }
 
@@ -571,10 +575,10 @@ void write_summary(std::ostream& out, const Summary& sum) {
         out << "<div class=\"count " << cls << "\"><b>" << n << "</b>" << label << "</div>";
     };
     count("total", sum.total, "scenarios");
-    count("pass", sum.passed, "passed");
-    count("fail", sum.failed, "failed");
-    count("error", sum.errors, "errors");
-    count("skip", sum.skipped, "skipped");
+    count(name_of(Verdict::pass), sum.passed, "passed");
+    count(name_of(Verdict::fail), sum.failed, "failed");
+    count(name_of(Verdict::error), sum.errors, "errors");
+    count(name_of(Verdict::skip), sum.skipped, "skipped");
     count("known", sum.known, "known issues");
     count("fixed", sum.fixed, "fixed");
     count("new", sum.new_failures, "new failures");
@@ -590,7 +594,7 @@ void write_summary(std::ostream& out, const Summary& sum) {
 void write_scenario_table(std::ostream& out, const RunReport& report) {
     out << "<section class=\"card\" id=\"scenarios\"><h2>Scenarios</h2>\n"
         << "<div class=\"filters\">show: ";
-    for (const char* v : {"pass", "fail", "error", "skip"})
+    for (const std::string& v : names_of<Verdict>())
         out << "<label><input type=\"checkbox\" class=\"vf\" value=\"" << v << "\" checked> " << v << "</label>";
     out << "</div>\n<table id=\"scenario-table\"><thead><tr><th>scenario</th><th>verdict</th><th>known issue</th>"
            "<th>time</th><th>reason</th></tr></thead><tbody>\n";

@@ -66,7 +66,7 @@ Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
     events.ended = [&r](const server::ProcessEnded& e) {
         r.last_exit_ = e.exit;
         ++r.daemon_ends_;
-        r.record("server", "ended", e.exit.describe());
+        r.record("server", "ended", e.exit.describe(), e.exit);
     };
     events.job_control = [&r](const server::JobControlChange& c) {
         r.record("server", c.stopped ? "stopped" : "continued", c.stopped ? "by signal " + std::to_string(c.signal) : "");
@@ -103,9 +103,9 @@ Rig::~Rig() {
     if (sandbox_) sandbox_->fabric().set_trace({});
 }
 
-void Rig::record(std::string source, std::string kind, std::string detail) {
+void Rig::record(std::string source, std::string kind, std::string detail, std::optional<server::ProcessExit> exit) {
     double at = std::chrono::duration<double, std::milli>(Clock::now() - epoch_).count();
-    events_.push_back(TraceRecord{at, std::move(source), std::move(kind), std::move(detail)});
+    events_.push_back(TraceRecord{at, std::move(source), std::move(kind), std::move(detail), std::move(exit)});
     if (event_listener_) event_listener_();
 }
 

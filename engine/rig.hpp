@@ -193,7 +193,8 @@ private:
     explicit Rig(RigOptions options);
     struct ModemSlot;
 
-    void record(std::string source, std::string kind, std::string detail);
+    void record(std::string source, std::string kind, std::string detail,
+                std::optional<server::ProcessExit> exit = std::nullopt);
     void make_modem(std::size_t index);
     void make_daemon(const std::string& binary);
     std::vector<std::string> daemon_argv(const std::string& binary) const;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 
 #include "engine/fault.hpp"
 #include "server/process.hpp"
@@ -34,9 +33,10 @@ public:
     ScenarioResult run();
 
 private:
-    void finish_with(std::string verdict, std::string reason) {
-        if (result_.verdict.empty()) {
-            result_.verdict = std::move(verdict);
+    void finish_with(Verdict verdict, std::string reason) {
+        if (!decided_) {
+            decided_ = true;
+            result_.verdict = verdict;
             result_.reason = std::move(reason);
         }
     }
@@ -60,6 +60,7 @@ private:
     Clock::time_point started_;
     std::unique_ptr<Target> target_;
     ScenarioResult result_;
+    bool decided_ = false;  // the verdict is in
     RunBook book_;
     std::size_t ends_checked_ = 0;
 };
@@ -91,12 +92,10 @@ std::optional<StepFailure> ScenarioRun::crashed_invariant() {
     const auto& events = target_->events();
     for (; ends_checked_ < events.size(); ++ends_checked_) {
         const TraceRecord& e = events[ends_checked_];
-        if (e.source != "server" || e.kind != "ended" || !e.detail.starts_with("killed by ")) continue;
-        std::string name = e.detail.substr(std::strlen("killed by "));
-        name = name.substr(0, name.find(' '));
-        bool sent = false;
-        for (int signal_number : book_.signals_sent) sent |= server::signal_name(signal_number) == name;
-        if (!sent) return StepFailure{"the daemon crashed: " + e.detail + " (no step sent it that signal)", false};
+        if (!e.exit) continue;
+        const auto* killed = std::get_if<server::Killed>(&e.exit->outcome());
+        if (killed == nullptr || book_.signals_sent.contains(killed->signal)) continue;
+        return StepFailure{"the daemon crashed: " + e.exit->describe() + " (no step sent it that signal)", false};
     }
     return std::nullopt;
 }
@@ -170,7 +169,7 @@ void ScenarioRun::run_steps() {
         result_.steps.push_back(step_result);
         if (options_.step_done) options_.step_done(step_result);
         if (!failure) continue;
-        finish_with(failure->harness ? "error" : "fail",
+        finish_with(failure->harness ? Verdict::error : Verdict::fail,
                     "step " + std::to_string(i + 1) + " (" + step.kind + ", " + step.where.describe() + "): " + failure->message);
         for (std::size_t j = i + 1; j < s_.steps.size(); ++j)
             result_.steps.push_back(
@@ -193,12 +192,12 @@ void ScenarioRun::judge_end() {
     // The invariants at the end, once a death the last step caused has had
     // time to be reported.
     target_->wait_until([] { return false; }, milliseconds(30));
-    if (auto crashed = crashed_invariant()) finish_with("fail", crashed->message);
+    if (auto crashed = crashed_invariant()) finish_with(Verdict::fail, crashed->message);
     if (s_.invariants.ledger && !book_.ledger_judged) {
         auto violations = target_->check_ledger();
-        if (!violations.empty()) finish_with("fail", "ledger: " + sim::describe(violations));
+        if (!violations.empty()) finish_with(Verdict::fail, "ledger: " + sim::describe(violations));
     }
-    if (auto unfired = unfired_fault()) finish_with("error", *unfired + ": the scenario did not test what it says");
+    if (auto unfired = unfired_fault()) finish_with(Verdict::error, *unfired + ": the scenario did not test what it says");
 }
 
 void ScenarioRun::collect_evidence() {
@@ -234,21 +233,21 @@ void ScenarioRun::collect_evidence() {
 ScenarioResult ScenarioRun::run() {
     describe_scenario();
     if (auto why = not_runnable_here()) {
-        finish_with("skip", *why);
+        finish_with(Verdict::skip, *why);
         return result_;
     }
     auto created = options_.make_target(s_, TargetOptions{options_.server, seed_, options_.interrupted});
     if (!created) {
-        finish_with("error", "the harness could not build the world: " + created.error());
+        finish_with(Verdict::error, "the harness could not build the world: " + created.error());
         return result_;
     }
     target_ = std::move(*created);
     if (auto setup_failure = setup())
-        finish_with(setup_failure->harness ? "error" : "fail", setup_failure->message);
+        finish_with(setup_failure->harness ? Verdict::error : Verdict::fail, setup_failure->message);
     else
         run_steps();
-    if (result_.verdict.empty()) judge_end();
-    finish_with("pass", "");
+    if (!decided_) judge_end();
+    finish_with(Verdict::pass, "");
     collect_evidence();
     target_.reset();  // the daemon and the sandbox go now, not with the result
     return result_;
@@ -277,10 +276,11 @@ std::optional<std::string> missing_capabilities(const Scenario& scenario, const 
 std::string known_issue_status(const Scenario& scenario, const ScenarioResult& result) {
     if (!scenario.known_issue) return "";
     // Not run, or not to the end: nothing to compare.
-    if (result.verdict == "skip" || (result.verdict == "error" && result.reason.ends_with("interrupted"))) return "";
+    if (result.verdict == Verdict::skip || (result.verdict == Verdict::error && result.reason.ends_with("interrupted")))
+        return "";
     const KnownIssue& known = *scenario.known_issue;
-    if (result.verdict == "pass") return "fixed";
-    if (result.verdict == name_of(known.observed) && result.reason.find(known.match) != std::string::npos) return "known";
+    if (result.verdict == Verdict::pass) return "fixed";
+    if (name_of(result.verdict) == name_of(known.observed) && result.reason.find(known.match) != std::string::npos) return "known";
     return "new";
 }
 

@@ -126,7 +126,7 @@ RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& 
                 result.description = scenario.description;
                 result.file = scenario.where.file;
                 result.tags = scenario.tags;
-                result.verdict = "error";
+                result.verdict = Verdict::error;
                 result.reason = std::string("the harness failed: ") + e.what();
                 result.reproduce = run.reproduce_prefix + " " + scenario.where.file;
             }

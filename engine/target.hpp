@@ -83,7 +83,10 @@ struct TraceRecord {
     double at_ms = 0;  // since the world was made
     std::string source;
     std::string kind;
-    std::string detail;
+    std::string detail;  // for people
+    // The daemon's end ("server"/"ended"), as a value: judged without
+    // reading the detail back.
+    std::optional<server::ProcessExit> exit;
 };
 
 using TriggerId = std::size_t;

@@ -132,6 +132,7 @@ std::chrono::milliseconds ms(int value) { return std::chrono::milliseconds(value
 
 }  // namespace
 
+// One long table of bindings, one per line: the Python API as users read it.
 PYBIND11_MODULE(rmtfs_hil, m) {
     m.doc() = "rmtfs-hil: the real rmtfs daemon against simulated modems, with exact fault points";
 

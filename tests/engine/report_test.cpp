@@ -193,8 +193,25 @@ TEST(ReportSummary, KnownFailuresAloneAreOkButNotInterruptedRuns) {
     EXPECT_EQ(s.new_failures, 1u);
     EXPECT_EQ(s.unexpected, 1u);
     EXPECT_FALSE(s.ok());
-    r.scenarios[1].verdict = "exploded";  // not a verdict: counted as an error
+    r.scenarios[1].verdict = Verdict::error;
     EXPECT_EQ(summarise(r).errors, 1u);
+}
+
+TEST(ReportJson, AnUnknownVerdictIsRefusedNotCountedAsSomething) {
+    std::ostringstream out;
+    write_json(sample_report(), out);
+    std::string text = out.str();
+    const std::string verdict = "\"verdict\": \"pass\"";
+    auto at = text.find(verdict);
+    ASSERT_NE(at, std::string::npos) << text.substr(0, 400);
+    text.replace(at, verdict.size(), "\"verdict\": \"exploded\"");
+    std::istringstream in(text);
+    try {
+        read_json(in);
+        FAIL() << "an unknown verdict was read";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("unknown verdict 'exploded'"), std::string::npos) << e.what();
+    }
 }
 
 // ---- JSON ------------------------------------------------------------------------------
@@ -449,7 +466,7 @@ ScenarioResult matrix_entry(std::string name, std::string coupling, std::vector<
                             bool lost, std::optional<double> recovery) {
     ScenarioResult s;
     s.name = std::move(name);
-    s.verdict = "pass";
+    s.verdict = Verdict::pass;
     s.coupling = std::move(coupling);
     s.faults = std::move(faults);
     s.modem_up_at_end = up;

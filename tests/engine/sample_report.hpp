@@ -23,7 +23,7 @@ inline engine::ScenarioResult sigkill_scenario() {
                     "modem must read back what it wrote.";
     s.file = "scenarios/process/sigkill-during-write.json";
     s.tags = {"process", "faults"};
-    s.verdict = "fail";
+    s.verdict = engine::Verdict::fail;
     s.reason = "ledger: acknowledged write to modem_fs1 sectors 8..11 not on storage after SIGKILL";
     s.known_issue = "rmtfs acknowledges RW_IOVEC writes before fsync: a SIGKILL loses them";
     s.known_status = "known";
@@ -105,7 +105,7 @@ inline engine::ScenarioResult clean_scenario() {
     s.description = "Boot the modem once and read every partition.";
     s.file = "scenarios/basic/boot-clean.json";
     s.tags = {"basic"};
-    s.verdict = "pass";
+    s.verdict = engine::Verdict::pass;
     s.duration_ms = 812.0;
     s.seed = 1;
     s.reproduce = "rmtfs-hil run --seed 1 scenarios/basic/boot-clean.json";
@@ -130,7 +130,7 @@ inline engine::ScenarioResult hostile_scenario() {
     s.description = "description: " + hostile_text;
     s.file = "scenarios/<evil>.json";
     s.tags = {"<tag>&"};
-    s.verdict = "error";
+    s.verdict = engine::Verdict::error;
     s.reason = "reason: " + hostile_text;
     s.duration_ms = 5.25;
     s.seed = 7;
@@ -154,7 +154,7 @@ inline engine::ScenarioResult skipped_scenario() {
     s.name = "needs-adb";
     s.description = "Runs only against a device.";
     s.tags = {"device"};
-    s.verdict = "skip";
+    s.verdict = engine::Verdict::skip;
     s.reason = "target adb is not available";
     s.coupling = "service-watch";
     return s;
@@ -166,7 +166,7 @@ inline engine::ScenarioResult fixed_scenario() {
     s.description = "EIO on fsync: the daemon must report the error to the modem.";
     s.file = "scenarios/storage/io-fault-on-sync.json";
     s.tags = {"storage", "faults"};
-    s.verdict = "pass";
+    s.verdict = engine::Verdict::pass;
     s.known_issue = "rmtfs ignores fsync errors";
     s.known_status = "fixed";
     s.duration_ms = 1520.0;
