@@ -18,6 +18,12 @@
 
 namespace rmtfs_hil::engine {
 
+// What firing a fault left on the target, kept per run (a Fault is shared
+// by every run of its scenario and holds none of this).
+struct FaultFired {
+    std::optional<std::size_t> io_fault;  // the I/O fault it armed on the target, by index
+};
+
 class Fault {
 public:
     virtual ~Fault() = default;
@@ -28,10 +34,12 @@ public:
     virtual std::vector<int> signals() const { return {}; }
     // Acts without waiting: it may be called while the daemon is held inside
     // a call or a datagram is on its way to it.
-    virtual void fire(Target& target) = 0;
+    virtual void fire(Target& target, FaultFired& fired) const = 0;
+    // What the setup must do for it (e.g. ask about the daemon's storage reads).
+    virtual void adjust(Setup&) const {}
     // Acts now, as a step, and waits for the effect to be complete.
-    virtual std::optional<StepFailure> fire_now(Target& target, milliseconds) {
-        fire(target);
+    virtual std::optional<StepFailure> fire_now(Target& target, FaultFired& fired, milliseconds) const {
+        fire(target, fired);
         return std::nullopt;
     }
 };

@@ -181,9 +181,9 @@ void ScenarioRun::run_steps() {
 std::optional<std::string> ScenarioRun::unfired_fault() const {
     for (const ArmedFault& armed : book_.armed) {
         std::string step = std::to_string(armed.step + 1);
-        if (armed.io_fault && target_->io_fault_hits(*armed.io_fault) == 0)
+        if (armed.trigger && !target_->fired(*armed.trigger)) return "the fault armed by step " + step + " never fired";
+        if (armed.fired->io_fault && target_->io_fault_hits(*armed.fired->io_fault) == 0)
             return "the I/O fault armed by step " + step + " never hit a call";
-        if (!armed.io_fault && !target_->fired(armed.trigger)) return "the fault armed by step " + step + " never fired";
     }
     return std::nullopt;
 }

@@ -23,7 +23,7 @@ struct Scenario;
 struct Setup;
 class ScenarioReader;
 struct Field;
-class Fault;
+struct FaultFired;
 
 using namespace std::chrono_literals;
 
@@ -42,9 +42,8 @@ struct StepFailure {
 // test what it says.
 struct ArmedFault {
     std::size_t step = 0;  // 0-based
-    std::shared_ptr<Fault> fault;
-    TriggerId trigger = 0;
-    std::optional<std::size_t> io_fault;  // or an I/O fault armed on the target, by index
+    std::optional<TriggerId> trigger;   // nullopt: fired at once
+    std::shared_ptr<FaultFired> fired;  // what its firing left on the target
 };
 
 // What the runner keeps while steps run: the steps write, the verdict reads.

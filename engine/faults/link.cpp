@@ -12,7 +12,7 @@ public:
     LinkFaultOfModem(std::size_t modem, LinkAction action) : modem_(modem), action_(action) {}
     Capabilities needs() const override { return {Capability::link_faults}; }
     std::string describe() const override { return "link " + std::string(name_of(action_)) + " of modem " + std::to_string(modem_); }
-    void fire(Target& target) override { target.link_fault(modem_, LinkFault{action_}); }
+    void fire(Target& target, FaultFired&) const override { target.link_fault(modem_, LinkFault{action_}); }
 
 private:
     std::size_t modem_;

@@ -10,7 +10,7 @@ class NetworkResetFault final : public Fault {
 public:
     Capabilities needs() const override { return {Capability::network_reset}; }
     std::string describe() const override { return "ENETRESET on every bound socket"; }
-    void fire(Target& target) override { target.network_reset(); }
+    void fire(Target& target, FaultFired&) const override { target.network_reset(); }
 };
 
 std::unique_ptr<Fault> load(ScenarioReader&, const Field&) { return std::make_unique<NetworkResetFault>(); }

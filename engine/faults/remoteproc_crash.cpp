@@ -12,7 +12,7 @@ public:
     explicit RemoteprocCrashFault(std::size_t index) : index_(index) {}
     Capabilities needs() const override { return {Capability::remoteproc_control}; }
     std::string describe() const override { return "remoteproc " + std::to_string(index_) + " crashes"; }
-    void fire(Target& target) override { target.crash_remoteproc(index_); }
+    void fire(Target& target, FaultFired&) const override { target.crash_remoteproc(index_); }
 
 private:
     std::size_t index_;

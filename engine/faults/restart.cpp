@@ -13,8 +13,8 @@ public:
     Capabilities needs() const override { return {Capability::daemon_control}; }
     std::string describe() const override { return "restart of the daemon"; }
     std::vector<int> signals() const override { return {SIGTERM, SIGKILL}; }
-    void fire(Target& target) override { target.restart_daemon_soon(std::nullopt); }
-    std::optional<StepFailure> fire_now(Target& target, milliseconds) override {
+    void fire(Target& target, FaultFired&) const override { target.restart_daemon_soon(std::nullopt); }
+    std::optional<StepFailure> fire_now(Target& target, FaultFired&, milliseconds) const override {
         if (auto error = target.restart_daemon(std::nullopt)) return StepFailure{"restart: " + *error, true};
         return std::nullopt;
     }

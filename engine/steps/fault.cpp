@@ -104,11 +104,15 @@ Capabilities FaultStep::needs() const {
 
 std::optional<StepFailure> FaultStep::run(StepContext& context) const {
     for (int signal_number : fault->signals()) context.book.signals_sent.insert(signal_number);
-    if (when.kind == TriggerKind::now) return fault->fire_now(context.target, context.timeout);
+    auto fired = std::make_shared<FaultFired>();
+    if (when.kind == TriggerKind::now) {
+        context.book.armed.push_back(ArmedFault{context.step, std::nullopt, fired});
+        return fault->fire_now(context.target, *fired, context.timeout);
+    }
     Target& target = context.target;
-    std::shared_ptr<Fault> armed = fault;
-    TriggerId id = target.at(when, fault->describe() + " " + when.describe(), [armed, &target] { armed->fire(target); });
-    context.book.armed.push_back(ArmedFault{context.step, fault, id, std::nullopt});
+    std::shared_ptr<const Fault> armed = fault;
+    TriggerId id = target.at(when, fault->describe() + " " + when.describe(), [armed, &target, fired] { armed->fire(target, *fired); });
+    context.book.armed.push_back(ArmedFault{context.step, id, fired});
     return std::nullopt;
 }
 

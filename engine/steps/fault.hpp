@@ -17,13 +17,14 @@ namespace rmtfs_hil::engine {
 
 struct FaultStep final : StepAction {
     std::string action;  // the fault kind's name
-    std::shared_ptr<Fault> fault;
+    std::shared_ptr<const Fault> fault;
     Trigger when;
 
     Capabilities needs() const override;
     std::optional<StepFailure> run(StepContext& context) const override;
     std::string describe() const override;
     std::optional<std::string> fault_label() const override;
+    void adjust(Setup& setup) const override { fault->adjust(setup); }
 };
 
 }  // namespace rmtfs_hil::engine

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/step.hpp"
+#include "engine/wording.hpp"
 #include "server/storage_watch.hpp"
 
 namespace rmtfs_hil::engine {
@@ -17,5 +18,13 @@ struct IoFaultStep final : StepAction {
     std::optional<std::string> fault_label() const override;
     void adjust(Setup& setup) const override;
 };
+
+// The options of an I/O fault ("call", "error" or "short_bytes", "target",
+// "file", "nth", "times"), shared with the io_fault fault kind.
+inline const wording::Names io_fault_options = {"call", "error", "short_bytes", "target", "file", "nth", "times"};
+void load_io_fault(ScenarioReader& reader, const Field& f, server::IoFault& fault);
+// The watches the fault needs turned on at the setup.
+void watch_for(const server::IoFault& fault, Setup& setup);
+Capability capability_for(const server::IoFault& fault);
 
 }  // namespace rmtfs_hil::engine

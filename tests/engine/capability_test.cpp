@@ -83,7 +83,8 @@ TEST(Capabilities, WithoutPowerLossOnlyThePowerLossScenariosAreSkipped) {
 TEST(Capabilities, WithoutStorageFaultsOnlyTheStorageFaultScenariosAreSkipped) {
     expect_skips(Capability::storage_io_faults, [](const Json& s) {
         return any_step(s, [](const std::string& kind, const Json& value) {
-            return kind == "io_fault" && value.value("target", "storage") == "storage";
+            bool io_fault = kind == "io_fault" || (kind == "fault" && value.value("action", "") == "io_fault");
+            return io_fault && value.value("target", "storage") == "storage";
         });
     });
 }

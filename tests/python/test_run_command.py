@@ -375,3 +375,28 @@ def test_faults_at_triggers_and_on_events_fire_where_they_say(run, tmp_path, nee
     result = run("validate", str(path))
     assert result.returncode == 2
     assert "/steps/0/fault: an upgrade needs 'binary'" in result.stderr, result.stderr
+
+
+def test_an_io_fault_armed_by_a_trigger_must_meet_a_call(run, tmp_path, needs_rmtfs):
+    # Fired at the request, but no sync of modem_fsc ever follows: an error,
+    # not a pass that tested nothing.
+    missed = scenario(
+        "io-fault-never-met",
+        [
+            {"fault": {"action": "io_fault", "call": "sync", "error": "EIO", "file": "modem_fsc",
+                       "when": {"request": "RW_IOVEC"}}},
+            {"write": {"partition": "/boot/modem_fs1", "sector": 8, "sectors": 1, "data": {"pattern": "a"}}},
+        ],
+    )
+    (path,) = write_scenarios(tmp_path / "lib", missed)
+    result = run("run", str(path), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the I/O fault armed by step 1 never hit a call" in result.stdout, result.stdout
+    # The io_fault kind reads the io_fault step's options, and only those.
+    for extra, message in (({}, "/steps/0/fault: missing required key 'call'"),
+                           ({"call": "sync", "error": "EIO", "binary": "/bin/true"}, "'binary'")):
+        body = scenario("io-fault-options", [{"fault": {"action": "io_fault", **extra, "when": {"after_ms": 1}}}])
+        (path,) = write_scenarios(tmp_path / ("bad" + str(len(extra))), body)
+        result = run("validate", str(path))
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert message in result.stderr, result.stderr

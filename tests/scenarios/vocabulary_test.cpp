@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -108,6 +109,29 @@ TEST(Vocabulary, EveryFaultOptionIsInTheSchema) {
     for (const FaultKind* kind : fault_kinds())
         for (const auto& option : kind->options)
             EXPECT_TRUE(properties.contains(option)) << "fault " << kind->name << "'s option " << option;
+}
+
+// The actions a schema clause {"if": {action: A}, "else": {option: false}}
+// leaves an option to.
+std::map<std::string, std::set<std::string>> schema_option_owners() {
+    std::map<std::string, std::set<std::string>> owners;
+    for (const Json& clause : schema().at("/$defs/step_fault/properties/fault/allOf"_json_pointer)) {
+        if (!clause.contains("else")) continue;
+        const Json& action = clause.at("/if/properties/action"_json_pointer);
+        Names actions = action.contains("const") ? Names{action.at("const").get<std::string>()} : action.at("enum").get<Names>();
+        for (const auto& [option, allowed] : clause.at("/else/properties"_json_pointer).items()) {
+            EXPECT_EQ(allowed, Json(false)) << option;
+            owners[option].insert(actions.begin(), actions.end());
+        }
+    }
+    return owners;
+}
+
+TEST(Vocabulary, TheSchemaGivesEachFaultOptionToTheKindsThatReadIt) {
+    std::map<std::string, std::set<std::string>> readers;
+    for (const FaultKind* kind : fault_kinds())
+        for (const auto& option : kind->options) readers[option].insert(std::string(kind->name));
+    EXPECT_EQ(schema_option_owners(), readers);
 }
 
 TEST(Vocabulary, NamesAreUniqueAndRoundTrip) {
