@@ -35,6 +35,10 @@ public:
     // Acts without waiting: it may be called while the daemon is held inside
     // a call or a datagram is on its way to it.
     virtual void fire(Target& target, FaultFired& fired) const = 0;
+    // fire() only signals the daemon (and hands the rest to the target's
+    // loop): it may run at a trigger's exact moment. Otherwise a trigger's
+    // firing runs it through Target::soon().
+    virtual bool instant() const { return false; }
     // What the setup must do for it (e.g. ask about the daemon's storage reads).
     virtual void adjust(Setup&) const {}
     // Acts now, as a step, and waits for the effect to be complete.

@@ -61,14 +61,17 @@ Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
         r.record("server", "log", line.text);
     };
     events.started = [&r](const server::ProcessStarted& s) {
+        r.reported_stopped_ = false;
         r.record("server", "started", "pid " + std::to_string(s.pid) + " (start " + std::to_string(s.starts) + ")");
     };
     events.ended = [&r](const server::ProcessEnded& e) {
         r.last_exit_ = e.exit;
+        r.reported_stopped_ = false;
         ++r.daemon_ends_;
         r.record("server", "ended", e.exit.describe(), e.exit);
     };
     events.job_control = [&r](const server::JobControlChange& c) {
+        r.reported_stopped_ = c.stopped;
         r.record("server", c.stopped ? "stopped" : "continued", c.stopped ? "by signal " + std::to_string(c.signal) : "");
     };
     events.gave_up = [&r](const server::GaveUp& g) { r.record("server", "gave_up", g.reason); };
@@ -107,6 +110,11 @@ void Rig::record(std::string source, std::string kind, std::string detail, std::
     double at = std::chrono::duration<double, std::milli>(Clock::now() - epoch_).count();
     events_.push_back(TraceRecord{at, std::move(source), std::move(kind), std::move(detail), std::move(exit)});
     if (event_listener_) event_listener_();
+}
+
+void Rig::harness_error(std::string what) {
+    if (!trouble_) trouble_ = what;
+    record("harness", "error", std::move(what));
 }
 
 std::vector<std::string> Rig::daemon_argv(const std::string& binary) const {
@@ -260,7 +268,7 @@ void Rig::restart_daemon_soon(std::optional<std::string> other_binary) {
     if (daemon_running()) signal_daemon(SIGTERM);
     // Restarting waits on the loop; do it from a fresh handler.
     boost::asio::post(io_, [this, other_binary] {
-        if (auto restarted = restart_daemon(other_binary); !restarted) record("harness", "error", restarted.error());
+        if (auto restarted = restart_daemon(other_binary); !restarted) harness_error("restart: " + restarted.error());
     });
 }
 
@@ -408,7 +416,7 @@ Expected<std::vector<server::RevertedRange>, std::string> Rig::lose_power() {
 void Rig::lose_power_soon() {
     if (daemon_running()) daemon_->kill();
     boost::asio::post(io_, [this] {
-        if (auto lost = lose_power(); !lost) record("harness", "error", lost.error());
+        if (auto lost = lose_power(); !lost) harness_error("power loss: " + lost.error());
     });
 }
 

@@ -117,6 +117,9 @@ public:
     void restart_daemon_soon(std::optional<std::string> other_binary = std::nullopt);
     server::SupervisedProcess& daemon() { return *daemon_; }
     bool daemon_running() const;
+    // Stopped by a signal, by the supervisor's last report (which may lag
+    // behind the kernel's word).
+    bool daemon_reported_stopped() const { return reported_stopped_; }
     const std::vector<std::string>& daemon_log() const { return daemon_log_; }
     unsigned daemon_starts() const;
 
@@ -183,6 +186,10 @@ public:
     std::vector<sim::LedgerViolation> check_storage();
     Bytes storage_file(const std::string& file_name);
 
+    // The first thing the rig failed to do on its own (a restart or power
+    // loss a trigger set off): the harness's trouble, not the daemon's.
+    const std::optional<std::string>& trouble() const { return trouble_; }
+
     const std::vector<TraceRecord>& events() const { return events_; }
     // Called after every event is recorded (what event triggers look at).
     void on_event(std::function<void()> listener) { event_listener_ = std::move(listener); }
@@ -195,6 +202,7 @@ private:
 
     void record(std::string source, std::string kind, std::string detail,
                 std::optional<server::ProcessExit> exit = std::nullopt);
+    void harness_error(std::string what);
     void make_modem(std::size_t index);
     void make_daemon(const std::string& binary);
     std::vector<std::string> daemon_argv(const std::string& binary) const;
@@ -205,12 +213,14 @@ private:
     std::vector<TraceRecord> events_;
     std::function<void()> event_listener_;
     std::vector<std::string> daemon_log_;
+    std::optional<std::string> trouble_;
     std::unique_ptr<server::Sandbox> sandbox_;
     std::function<bool()> interrupt_;
     server::ProcessEvents daemon_events_;
     std::unique_ptr<server::SupervisedProcess> daemon_;
     std::optional<server::ProcessExit> last_exit_;
     unsigned daemon_ends_ = 0;
+    bool reported_stopped_ = false;
     std::unique_ptr<server::ProcessFaults> process_faults_;
     std::unique_ptr<server::SupervisedProcess> name_service_;
     sim::WriteLedger ledger_;

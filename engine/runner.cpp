@@ -132,6 +132,7 @@ std::optional<StepFailure> ScenarioRun::setup() {
 std::optional<StepFailure> ScenarioRun::run_step(const Step& step, std::size_t index) {
     StepContext context{*target_, s_, seed_, index, step.timeout(), book_};
     auto failure = step.action->run(context);
+    if (auto trouble = target_->trouble()) return StepFailure{*trouble, true};
     if (failure && !failure->harness) {
         // The daemon's death explains a step's failure better than the step
         // can: wait (briefly) for its end to be reported, then say it.
@@ -192,6 +193,7 @@ void ScenarioRun::judge_end() {
     // The invariants at the end, once a death the last step caused has had
     // time to be reported.
     target_->wait_until([] { return false; }, milliseconds(30));
+    if (auto trouble = target_->trouble()) finish_with(Verdict::error, *trouble);
     if (auto crashed = crashed_invariant()) finish_with(Verdict::fail, crashed->message);
     if (s_.invariants.ledger && !book_.ledger_judged) {
         auto violations = target_->check_ledger();

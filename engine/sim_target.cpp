@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <map>
 
 #include "engine/rig.hpp"
@@ -15,10 +16,11 @@ namespace {
 // Modems after the board's own take QRTR nodes from here on.
 constexpr std::uint32_t extra_modem_first_node = 10;
 
-RigOptions rig_options(const Scenario& s, const TargetOptions& run) {
+// A scenario built in code, not loaded, may name a board there is none of.
+Expected<RigOptions, std::string> rig_options(const Scenario& s, const TargetOptions& run) {
     RigOptions options;
     options.board = server::find_board(s.setup.board);
-    RMTFS_HIL_ASSERT(options.board != nullptr, "a board the loader accepted");
+    if (options.board == nullptr) return unexpected("no board profile named '" + s.setup.board + "'");
     options.server = run.server;
     options.server_args = s.setup.server.args;
     options.restart.enabled = s.setup.server.restart.enabled;
@@ -56,17 +58,19 @@ RigOptions rig_options(const Scenario& s, const TargetOptions& run) {
 }
 
 // A process in job-control stop, by the kernel's word: the supervisor's
-// report of a stop or continue may still be on its way.
-bool process_stopped(pid_t pid) {
+// report of a stop or continue may still be on its way. Nothing when the
+// kernel cannot say (the process died meanwhile: ESRCH).
+std::optional<bool> process_stopped(pid_t pid) {
     std::string path = "/proc/" + std::to_string(pid) + "/stat";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     char text[512];
     ssize_t got = fd < 0 ? -1 : ::read(fd, text, sizeof text - 1);
     if (fd >= 0) ::close(fd);
-    if (got <= 0) return false;  // it died meanwhile (ESRCH)
+    if (got <= 0) return std::nullopt;
     std::string_view stat(text, static_cast<std::size_t>(got));
     auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
-    return close != std::string_view::npos && close + 2 < stat.size() && (stat[close + 2] == 'T' || stat[close + 2] == 't');
+    if (close == std::string_view::npos || close + 2 >= stat.size()) return std::nullopt;
+    return stat[close + 2] == 'T' || stat[close + 2] == 't';
 }
 
 class SimTarget final : public Target {
@@ -85,8 +89,16 @@ public:
     Capabilities capabilities() const override { return sim_capabilities(); }
 
     // The rig's loop owns the wait; it looks at the interrupt check itself.
+    // Event triggers are looked at after every handler too: not every
+    // change they watch (a sync count, a remote processor's state) is
+    // recorded as an event.
     bool wait_until(const std::function<bool()>& done, milliseconds timeout) override {
-        return rig_->run_until(done, timeout);
+        return rig_->run_until(
+            [&] {
+                check_event_triggers();
+                return done();
+            },
+            timeout);
     }
     bool interrupted() const override { return interrupted_ && interrupted_(); }
 
@@ -116,7 +128,9 @@ public:
     DaemonStatus daemon_status() override {
         if (rig_->daemon_running()) {
             auto pid = rig_->daemon().pid();
-            return DaemonStatus{pid && process_stopped(*pid) ? DaemonStatus::State::stopped : DaemonStatus::State::running,
+            std::optional<bool> stopped = pid ? process_stopped(*pid) : std::nullopt;
+            if (!stopped) stopped = rig_->daemon_reported_stopped();
+            return DaemonStatus{*stopped ? DaemonStatus::State::stopped : DaemonStatus::State::running,
                                 rig_->daemon().last_exit()};
         }
         if (auto exit = rig_->daemon().last_exit()) return DaemonStatus{DaemonStatus::State::ended, exit};
@@ -170,6 +184,7 @@ public:
     // ---- faults
     TriggerId at(const Trigger& trigger, const std::string& what, std::function<void()> action) override;
     bool fired(TriggerId id) const override;
+    void soon(std::function<void()> action) override { boost::asio::post(rig_->io(), std::move(action)); }
     std::size_t arm_io_fault(const server::IoFault& fault) override { return rig_->storage().arm(fault); }
     unsigned io_fault_hits(std::size_t index) const override { return rig_->storage().fault_hits(index); }
     void link_fault(std::size_t modem, const LinkFault& fault) override;
@@ -180,6 +195,7 @@ public:
         return std::nullopt;
     }
     void lose_power_soon() override { rig_->lose_power_soon(); }
+    std::optional<std::string> trouble() const override { return rig_->trouble(); }
     std::optional<std::string> start_name_service() override {
         auto started = rig_->start_name_service();
         if (!started) return started.error();
@@ -286,7 +302,9 @@ void SimTarget::link_fault(std::size_t modem, const LinkFault& fault) {
 Capabilities sim_capabilities() { return Capabilities::all(); }
 
 Expected<std::unique_ptr<Target>, std::string> make_sim_target(const Scenario& scenario, const TargetOptions& options) {
-    auto rig = Rig::create(rig_options(scenario, options));
+    auto rig_setup = rig_options(scenario, options);
+    if (!rig_setup) return unexpected(rig_setup.error());
+    auto rig = Rig::create(std::move(*rig_setup));
     if (!rig) return unexpected(rig.error());
     return std::unique_ptr<Target>(std::make_unique<SimTarget>(std::move(*rig), options.interrupted));
 }

@@ -153,8 +153,15 @@ public:
     virtual void crash_remoteproc(std::size_t index) = 0;
 
     // ---- faults
-    // Calls `action` when `trigger` fires (a trigger's kind `now` fires at once).
+    // Calls `action` when `trigger` fires (a trigger's kind `now` fires at once),
+    // at that exact moment: inside a datagram's delivery, while the daemon is
+    // held in a write, inside the recording of an event. An action that does
+    // more than signal the daemon hands its work to soon().
     virtual TriggerId at(const Trigger& trigger, const std::string& what, std::function<void()> action) = 0;
+    // Runs `action` from the target's loop once the work in hand is done,
+    // before anything that happens after it (the daemon's next held call,
+    // its answer to a request delivered now).
+    virtual void soon(std::function<void()> action) = 0;
     virtual bool fired(TriggerId id) const = 0;
     virtual std::size_t arm_io_fault(const server::IoFault& fault) = 0;
     virtual unsigned io_fault_hits(std::size_t index) const = 0;
@@ -166,6 +173,9 @@ public:
     virtual std::optional<std::string> lose_power() = 0;
     // From a trigger: SIGKILL now, the rest once the daemon ended.
     virtual void lose_power_soon() = 0;
+    // The first work the target did on its own (a restart or power loss a
+    // trigger set off) that failed: the harness's trouble, not the daemon's.
+    virtual std::optional<std::string> trouble() const = 0;
     virtual std::optional<std::string> start_name_service() = 0;
     virtual void stop_name_service() = 0;
 

@@ -70,15 +70,15 @@ std::size_t ProcessFaults::arm(ProcessTrigger trigger, ProcessAction action) {
 
 std::size_t ProcessFaults::arm(ProcessTrigger trigger, std::string what, std::function<void()> action) {
     std::size_t index = armed_.size();
-    armed_.push_back(Armed{std::move(trigger), std::move(what), std::move(action), 0, false, nullptr});
-    Armed& armed = armed_.back();
-    fabric_.trace(sim::TraceSource::harness, "fault_armed", armed.what);
-    if (const auto* after = std::get_if<AfterDelay>(&armed.trigger)) {
-        armed.timer = std::make_unique<boost::asio::steady_timer>(io_, after->delay);
-        armed.timer->async_wait([this, index](const boost::system::error_code& error) {
+    armed_.push_back(Armed{std::move(trigger), what, std::move(action), 0, false, nullptr});
+    if (const auto* after = std::get_if<AfterDelay>(&armed_.back().trigger)) {
+        auto& timer = armed_.back().timer = std::make_unique<boost::asio::steady_timer>(io_, after->delay);
+        timer->async_wait([this, index](const boost::system::error_code& error) {
             if (!error) fire(index);
         });
     }
+    // Last, and by value: what the trace sets off may arm more faults.
+    fabric_.trace(sim::TraceSource::harness, "fault_armed", what);
     return index;
 }
 
@@ -110,13 +110,12 @@ void ProcessFaults::wrote(const StorageWrite& write) {
 }
 
 void ProcessFaults::fire(std::size_t index) {
-    Armed& armed = armed_[index];
-    if (armed.fired) return;
-    armed.fired = true;
-    FiredFault fired{index, armed.what};
+    if (armed_[index].fired) return;
+    armed_[index].fired = true;
+    // Copies: the trace and the action may arm another fault, and armed_ may move.
+    FiredFault fired{index, armed_[index].what};
+    auto action = armed_[index].action;
     fabric_.trace(sim::TraceSource::harness, "fault", fired.what);
-    // A copy: the action may arm another fault, and armed_ may move.
-    auto action = armed.action;
     if (action) action();
     if (listener_) listener_(fired);
 }

@@ -13,6 +13,7 @@ public:
     Capabilities needs() const override { return {Capability::power_loss}; }
     std::string describe() const override { return "power loss"; }
     std::vector<int> signals() const override { return {SIGKILL}; }
+    bool instant() const override { return true; }
     void fire(Target& target, FaultFired&) const override { target.lose_power_soon(); }
     std::optional<StepFailure> fire_now(Target& target, FaultFired&, milliseconds) const override {
         if (auto error = target.lose_power()) return StepFailure{"power loss: " + *error, true};

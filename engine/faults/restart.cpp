@@ -13,6 +13,7 @@ public:
     Capabilities needs() const override { return {Capability::daemon_control}; }
     std::string describe() const override { return "restart of the daemon"; }
     std::vector<int> signals() const override { return {SIGTERM, SIGKILL}; }
+    bool instant() const override { return true; }
     void fire(Target& target, FaultFired&) const override { target.restart_daemon_soon(std::nullopt); }
     std::optional<StepFailure> fire_now(Target& target, FaultFired&, milliseconds) const override {
         if (auto error = target.restart_daemon(std::nullopt)) return StepFailure{"restart: " + *error, true};

@@ -14,6 +14,7 @@ public:
     Capabilities needs() const override { return {Capability::daemon_control}; }
     std::string describe() const override { return "SIG" + std::string(sigabbrev_np(signal_)) + " to the daemon"; }
     std::vector<int> signals() const override { return {signal_}; }
+    bool instant() const override { return true; }
     void fire(Target& target, FaultFired&) const override { target.signal_daemon(signal_); }
 
 private:

@@ -17,6 +17,7 @@ public:
     Capabilities needs() const override { return {Capability::daemon_control, Capability::daemon_upgrade}; }
     std::string describe() const override { return "upgrade of the daemon to " + binary_; }
     std::vector<int> signals() const override { return {SIGTERM, SIGKILL}; }
+    bool instant() const override { return true; }
     void fire(Target& target, FaultFired&) const override { target.restart_daemon_soon(binary_); }
     std::optional<StepFailure> fire_now(Target& target, FaultFired&, milliseconds) const override {
         if (auto error = target.restart_daemon(binary_)) return StepFailure{"upgrade: " + *error, true};

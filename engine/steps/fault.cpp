@@ -111,7 +111,14 @@ std::optional<StepFailure> FaultStep::run(StepContext& context) const {
     }
     Target& target = context.target;
     std::shared_ptr<const Fault> armed = fault;
-    TriggerId id = target.at(when, fault->describe() + " " + when.describe(), [armed, &target, fired] { armed->fire(target, *fired); });
+    auto fire = [armed, &target, fired] { armed->fire(target, *fired); };
+    TriggerId id = target.at(when, fault->describe() + " " + when.describe(), [fire, &target, instant = fault->instant()] {
+        if (instant) {
+            fire();
+        } else {
+            target.soon(fire);
+        }
+    });
     context.book.armed.push_back(ArmedFault{context.step, id, fired});
     return std::nullopt;
 }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/runner.hpp"
+#include "engine/sim_target.hpp"
 #include "engine/suite.hpp"
 
 namespace rmtfs_hil::engine {
@@ -116,6 +117,15 @@ TEST(Capabilities, TheSkipReasonNamesTheCapabilityAndTheStep) {
     EXPECT_NE(why->find("power_loss (step "), std::string::npos) << *why;
     EXPECT_NE(why->find("power-loss.json:"), std::string::npos) << *why;
     EXPECT_FALSE(missing_capabilities(suite.scenarios.at(0), Capabilities::all()).has_value());
+}
+
+TEST(SimTarget, AScenarioBuiltInCodeForAnUnknownBoardIsRefusedNotAnAbort) {
+    Scenario scenario;
+    scenario.name = "no-such-board";
+    scenario.setup.board = "not-a-board";
+    auto target = make_sim_target(scenario, TargetOptions{});
+    ASSERT_FALSE(target.has_value());
+    EXPECT_EQ(target.error(), "no board profile named 'not-a-board'");
 }
 
 }  // namespace

@@ -400,3 +400,20 @@ def test_an_io_fault_armed_by_a_trigger_must_meet_a_call(run, tmp_path, needs_rm
         result = run("validate", str(path))
         assert result.returncode == 2, result.stdout + result.stderr
         assert message in result.stderr, result.stderr
+
+
+def test_work_a_trigger_set_off_that_the_harness_could_not_do_is_an_error(run, tmp_path, needs_rmtfs):
+    # The upgrade's binary cannot be started: the harness's trouble, said as
+    # such, not the daemon's failure to answer.
+    body = scenario(
+        "upgrade-to-nothing",
+        [
+            {"fault": {"action": "upgrade", "binary": str(tmp_path / "no-such-rmtfs"), "when": {"request": "RW_IOVEC"}}},
+            {"write": {"partition": "/boot/modem_fs1", "sector": 8, "sectors": 1, "data": {"pattern": "a"}, "expect": "any"}},
+        ],
+    )
+    (path,) = write_scenarios(tmp_path / "lib", body)
+    result = run("run", str(path), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ERROR upgrade-to-nothing: step 2" in result.stdout, result.stdout
+    assert "restart: cannot execute " + str(tmp_path / "no-such-rmtfs") in result.stdout, result.stdout
