@@ -132,7 +132,7 @@ bool DaemonRun::start(const std::string& rmtfs, const std::vector<std::string>& 
 }
 
 sim::TraceSink DaemonRun::trace_sink() {
-    return [this](const sim::TraceEvent& e) { trace_.push_back(e.kind + " " + e.detail); };
+    return [this](const sim::TraceEvent& e) { trace_.push_back(std::string(sim::to_string(e.kind)) + " " + e.detail); };
 }
 
 std::optional<std::string> DaemonRun::boot(sim::Modem& modem, Clock::duration limit) {

@@ -124,11 +124,11 @@ int main(int argc, char** argv) {
     }
     std::size_t violations = 0;
     for (int n = 0; n < writes; ++n) {
-        std::optional<Expected<Bytes, std::string>> read;
-        modem.read(index_of(n), sector_of(n), write_sectors, [&](const Expected<Bytes, std::string>& r) { read = r; });
+        std::optional<Expected<Bytes, sim::ReadFailure>> read;
+        modem.read(index_of(n), sector_of(n), write_sectors, [&](const Expected<Bytes, sim::ReadFailure>& r) { read = r; });
         if (!run.run_until([&] { return read.has_value(); }, request_deadline))
             return run.fail("read " + std::to_string(n) + " got no answer");
-        if (!*read) return run.fail("read " + std::to_string(n) + " failed: " + read->error());
+        if (!*read) return run.fail("read " + std::to_string(n) + " failed: " + read->error().detail);
         if (auto v = ledger.read_returned(config.partitions[index_of(n)], sector_of(n), **read)) {
             std::fprintf(stderr, "%s: %s\n", program, v->describe().c_str());
             ++violations;

@@ -41,8 +41,38 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
+ordered_json to_json(const sim::TracePacket& p) {
+    ordered_json j{{"type", p.type},
+                   {"from", {{"node", p.from_node}, {"port", p.from_port}}},
+                   {"to", {{"node", p.to_node}, {"port", p.to_port}}},
+                   {"bytes", p.bytes}};
+    if (!p.link.empty()) j["link"] = p.link;
+    if (!p.qmi.empty()) {
+        j["qmi"] = ordered_json{{"kind", p.qmi}, {"message_id", p.message_id}, {"txn", p.txn}};
+        if (!p.message.empty()) j["qmi"]["message"] = p.message;
+    }
+    return j;
+}
+
+// The event's fields beside its source, kind and detail; only those it has.
 ordered_json to_json(const TraceEntry& e) {
-    return ordered_json{{"at_ms", e.at_ms}, {"source", e.source}, {"kind", e.kind}, {"detail", e.detail}};
+    ordered_json j{{"at_ms", e.at_ms}, {"source", name_of(e.source)}, {"kind", name_of(e.kind)}, {"detail", e.detail}};
+    const sim::TraceFields& f = e.fields;
+    if (f.packet) j["packet"] = to_json(*f.packet);
+    if (f.exit) {
+        ordered_json exit = ordered_json::object();
+        if (f.exit->code) exit["code"] = *f.exit->code;
+        if (f.exit->signal) exit["signal"] = *f.exit->signal;
+        if (f.exit->core_dumped) exit["core_dumped"] = true;
+        j["exit"] = exit;
+    }
+    if (f.pid) j["pid"] = *f.pid;
+    if (f.fault) j["fault"] = *f.fault;
+    if (f.io_fault) j["io_fault"] = *f.io_fault;
+    if (f.file) j["file"] = *f.file;
+    if (f.sector) j["sector"] = *f.sector;
+    if (f.state) j["state"] = *f.state;
+    return j;
 }
 
 ordered_json to_json(const StepResult& s) {
@@ -118,6 +148,65 @@ void write_json(const RunReport& report, std::ostream& out) {
     out << j.dump(2, ' ', false, ordered_json::error_handler_t::replace) << '\n';
 }
 
+namespace {
+
+template <class T>
+void get_optional(const nlohmann::json& j, const char* key, std::optional<T>& out) {
+    if (auto it = j.find(key); it != j.end()) out = it->get<T>();
+}
+
+template <class E>
+E named_or_throw(const nlohmann::json& j, const char* key, const std::string& scenario) {
+    std::string name = j.at(key).get<std::string>();
+    auto value = named<E>(name);
+    if (!value) throw std::runtime_error("scenario " + scenario + ": a trace event's unknown " + key + " '" + name + "'");
+    return *value;
+}
+
+TraceEntry trace_entry(const nlohmann::json& je, const std::string& scenario) {
+    TraceEntry e;
+    get(je, "at_ms", e.at_ms);
+    e.source = named_or_throw<sim::TraceSource>(je, "source", scenario);
+    e.kind = named_or_throw<sim::TraceKind>(je, "kind", scenario);
+    get(je, "detail", e.detail);
+    sim::TraceFields& f = e.fields;
+    if (auto it = je.find("packet"); it != je.end()) {
+        sim::TracePacket p;
+        p.type = it->at("type").get<std::string>();
+        p.from_node = it->at("from").at("node").get<std::uint32_t>();
+        p.from_port = it->at("from").at("port").get<std::uint32_t>();
+        p.to_node = it->at("to").at("node").get<std::uint32_t>();
+        p.to_port = it->at("to").at("port").get<std::uint32_t>();
+        p.bytes = it->at("bytes").get<std::uint32_t>();
+        p.link = it->value("link", std::string{});
+        if (auto qmi = it->find("qmi"); qmi != it->end()) {
+            p.qmi = qmi->at("kind").get<std::string>();
+            p.message_id = qmi->at("message_id").get<std::uint16_t>();
+            p.txn = qmi->at("txn").get<std::uint16_t>();
+            p.message = qmi->value("message", std::string{});
+        }
+        f.packet = std::move(p);
+    }
+    if (auto it = je.find("exit"); it != je.end()) {
+        sim::TraceExit exit;
+        get_optional(*it, "code", exit.code);
+        get_optional(*it, "signal", exit.signal);
+        exit.core_dumped = it->value("core_dumped", false);
+        f.exit = exit;
+    }
+    get_optional(je, "pid", f.pid);
+    get_optional(je, "fault", f.fault);
+    get_optional(je, "io_fault", f.io_fault);
+    get_optional(je, "file", f.file);
+    get_optional(je, "sector", f.sector);
+    get_optional(je, "state", f.state);
+    return e;
+}
+
+}  // namespace
+
+std::string trace_event_json(const TraceEntry& event) { return to_json(event).dump(); }
+
 RunReport read_json(std::istream& in) {
     try {
         const nlohmann::json j = nlohmann::json::parse(in);
@@ -169,14 +258,7 @@ RunReport read_json(std::istream& in) {
                 get(jstep, "where", step.where);
                 s.steps.push_back(std::move(step));
             }
-            for (const auto& je : js.value("trace", nlohmann::json::array())) {
-                TraceEntry e;
-                get(je, "at_ms", e.at_ms);
-                get(je, "source", e.source);
-                get(je, "kind", e.kind);
-                get(je, "detail", e.detail);
-                s.trace.push_back(std::move(e));
-            }
+            for (const auto& je : js.value("trace", nlohmann::json::array())) s.trace.push_back(trace_entry(je, s.name));
             r.scenarios.push_back(std::move(s));
         }
         return r;

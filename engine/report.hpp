@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "proto/names.hpp"
+#include "sim/trace.hpp"
 
 namespace rmtfs_hil::engine {
 
@@ -36,12 +37,14 @@ struct rmtfs_hil::NameTable<rmtfs_hil::engine::Verdict> {
 
 namespace rmtfs_hil::engine {
 
-// One trace event, relative to the scenario's start.
+// One event of the world's trace, relative to the scenario's start (sim/trace.hpp): typed source and kind,
+// the fields a program reads, the detail line a person reads.
 struct TraceEntry {
     double at_ms = 0;
-    std::string source;  // fabric | ns | name_service | server | remoteproc | modem | harness
-    std::string kind;    // deliver, link_tx, link_rx, log, state, fault, ...
+    sim::TraceSource source = sim::TraceSource::harness;
+    sim::TraceKind kind = sim::TraceKind::log;
     std::string detail;  // "DATA 0:77 -> 1:14 38 bytes", a log line, ...
+    sim::TraceFields fields;
 
     bool operator==(const TraceEntry&) const = default;
 };
@@ -123,6 +126,9 @@ Summary summarise(const RunReport& report);
 void write_json(const RunReport& report, std::ostream& out);
 // The inverse of write_json. Throws std::runtime_error on malformed input.
 RunReport read_json(std::istream& in);
+// One trace event as a JSON object, as write_json writes it under "trace"
+// (the fields are documented in scenarios/README.md, "The JSON report").
+std::string trace_event_json(const TraceEntry& event);
 
 // JUnit XML: <testsuites> holding one <testsuite name="rmtfs-hil">, one <testcase> per scenario
 // (classname: its first tag, or "scenarios"); <failure> / <error> / <skipped>, and the daemon's

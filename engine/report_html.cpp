@@ -17,6 +17,7 @@
 
 #include "engine/report.hpp"
 #include "engine/report_format.hpp"
+#include "proto/qrtr_packet.hpp"
 
 namespace rmtfs_hil::engine {
 
@@ -59,118 +60,102 @@ constexpr std::size_t detail_chars = 84;  // the whole event column, monospace a
 
 constexpr int lane_x(int lane) { return time_column + lane_width * lane + lane_width / 2; }
 
-bool is_fault(const TraceEntry& e) {
-    static constexpr std::array<std::string_view, 6> kinds = {"fault",         "io_fault", "power_loss",
-                                                              "network_reset", "signal",   "restart"};
-    if (e.source == "modem") return false;
-    return std::find(kinds.begin(), kinds.end(), e.kind) != kinds.end();
+using sim::TraceKind;
+using sim::TraceSource;
+
+bool is_fault(const TraceEntry& e) { return sim::is_fault(e.source, e.kind); }
+
+bool any_of(TraceKind kind, std::initializer_list<TraceKind> kinds) {
+    return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
 }
 
 bool is_name_service(const TraceEntry& e) {
-    return e.source == "ns" || e.source == "name_service" || e.kind == "new_server" || e.kind == "del_server";
+    return e.source == TraceSource::ns || e.source == TraceSource::name_service ||
+           any_of(e.kind, {TraceKind::new_server, TraceKind::del_server});
 }
 
 // The modem's link and node coming and going: the modem's side of the fabric.
 bool is_link_state(const TraceEntry& e) {
-    return e.source == "fabric" && (e.kind == "link_up" || e.kind == "link_down" || e.kind == "node");
+    return e.source == TraceSource::fabric && any_of(e.kind, {TraceKind::link_up, TraceKind::link_down, TraceKind::node});
 }
 
 // A state change, drawn larger and never elided.
 bool is_state_change(const TraceEntry& e) {
-    auto any = [&](std::initializer_list<std::string_view> kinds) {
-        return std::find(kinds.begin(), kinds.end(), e.kind) != kinds.end();
-    };
-    if (e.source == "harness") return true;
-    if (e.source == "modem")
-        return any({"state", "modem_state", "crashed", "booted", "boot_failed", "recovered", "service_lost",
-                    "server_up", "server_down", "open_skipped"});
-    if (e.source == "server")
-        return any({"started", "ended", "stopped", "continued", "gave_up", "start_failed", "io_fault", "memory_open",
-                    "memory_close"});
-    if (e.source == "remoteproc") return !any({"open", "read", "close"});
-    if (is_name_service(e)) return any({"new_server", "del_server", "started", "ended", "hello", "bye"});
-    if (e.source == "fabric") return is_link_state(e);
+    switch (e.source) {
+        case TraceSource::harness: return true;
+        case TraceSource::modem:
+            return any_of(e.kind, {TraceKind::state, TraceKind::modem_state, TraceKind::crashed, TraceKind::booted,
+                                   TraceKind::boot_failed, TraceKind::recovered, TraceKind::service_lost,
+                                   TraceKind::server_up, TraceKind::server_down, TraceKind::open_skipped});
+        case TraceSource::server:
+            return any_of(e.kind, {TraceKind::started, TraceKind::ended, TraceKind::stopped, TraceKind::continued,
+                                   TraceKind::gave_up, TraceKind::start_failed, TraceKind::io_fault, TraceKind::memory_open,
+                                   TraceKind::memory_close});
+        case TraceSource::remoteproc: return e.kind != TraceKind::open;
+        case TraceSource::ns:
+        case TraceSource::name_service:
+            return any_of(e.kind, {TraceKind::new_server, TraceKind::del_server, TraceKind::started, TraceKind::ended,
+                                   TraceKind::hello, TraceKind::bye});
+        case TraceSource::fabric: return is_link_state(e) || is_name_service(e);
+    }
     return false;
 }
 
 // Bad news in its lane: drawn with a red ring.
 bool is_bad_state(const TraceEntry& e) {
-    static constexpr std::array<std::string_view, 11> kinds = {
-        "crashed", "boot_failed", "ended", "gave_up", "start_failed", "service_lost", "server_down", "del_server",
-        "error", "link_down", "bye"};
-    return std::find(kinds.begin(), kinds.end(), e.kind) != kinds.end();
+    return any_of(e.kind, {TraceKind::crashed, TraceKind::boot_failed, TraceKind::ended, TraceKind::gave_up,
+                           TraceKind::start_failed, TraceKind::service_lost, TraceKind::server_down, TraceKind::del_server,
+                           TraceKind::error, TraceKind::link_down, TraceKind::bye});
 }
 
-struct Packet {
-    std::string type, from, to, bytes;
-};
+bool is_packet_event(const TraceEntry& e) {
+    return e.source == TraceSource::fabric && e.fields.packet &&
+           any_of(e.kind, {TraceKind::deliver, TraceKind::link_tx, TraceKind::link_rx});
+}
 
-std::vector<std::string_view> split_words(std::string_view text) {
-    std::vector<std::string_view> words;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        while (i < text.size() && text[i] == ' ') ++i;
-        std::size_t j = i;
-        while (j < text.size() && text[j] != ' ') ++j;
-        if (j > i) words.push_back(text.substr(i, j - i));
-        i = j;
+// Lanes by QRTR address: the local node (the daemon's, where packets are
+// delivered) holds the daemon and, at its control port, the name service;
+// any other node is a modem.
+struct Lanes {
+    std::uint32_t local_node = 1;
+
+    explicit Lanes(const std::vector<TraceEntry>& trace) {
+        for (const TraceEntry& e : trace)
+            if (e.kind == TraceKind::deliver && e.fields.packet) {
+                local_node = e.fields.packet->to_node;
+                break;
+            }
     }
-    return words;
-}
 
-// "DATA 0:77 -> 1:14 38 bytes" (deliver) or "modem0 DATA 1:14 -> 0:77 38 bytes" (link_tx, link_rx).
-std::optional<Packet> parse_packet(std::string_view detail) {
-    const auto words = split_words(detail);
-    for (std::size_t k = 1; k + 1 < words.size(); ++k) {
-        if (words[k] != "->") continue;
-        if (words[k - 1].find(':') == std::string_view::npos || words[k + 1].find(':') == std::string_view::npos)
-            return std::nullopt;
-        Packet p;
-        p.from = words[k - 1];
-        p.to = words[k + 1];
-        if (k >= 2) p.type = words[k - 2];
-        if (k + 3 < words.size() && words[k + 3] == "bytes") p.bytes = words[k + 2];
-        return p;
-    }
-    return std::nullopt;
-}
-
-// The local node (the daemon's) is 1; its control port is the name service.
-int lane_of_address(std::string_view address) {
-    const auto colon = address.find(':');
-    const std::string_view node = address.substr(0, colon);
-    const std::string_view port = colon == std::string_view::npos ? std::string_view{} : address.substr(colon + 1);
-    if (node != "1") return lane_modem;
-    if (port == "ctrl") return lane_ns;
-    return lane_daemon;
-}
-
-int lane_of(const TraceEntry& e) {
-    if (is_fault(e)) return lane_harness;
-    if (e.source == "modem") return lane_modem;
-    if (is_name_service(e)) return lane_ns;
-    if (e.source == "server") return lane_daemon;
-    if (e.source == "remoteproc") return lane_remoteproc;
-    if (is_link_state(e)) return lane_modem;
-    if (e.source == "fabric") {
-        // An address in the detail says whose it is ("1:14 -> 0:77: receive queue full").
-        for (auto word : split_words(e.detail)) {
-            while (!word.empty() && (word.back() == ':' || word.back() == ',' || word.back() == ')')) word.remove_suffix(1);
-            if (const auto colon = word.find(':'); colon != std::string_view::npos && colon > 0 && colon + 1 < word.size())
-                return lane_of_address(word);
-        }
+    int of_address(std::uint32_t node, std::uint32_t port) const {
+        if (node != local_node && node != qrtr::node_broadcast) return lane_modem;
+        if (port == qrtr::port_control) return lane_ns;
         return lane_daemon;
     }
-    return lane_harness;
-}
 
-// Where a packet entry's ends are drawn. A packet received from the link is for
-// this node even when broadcast ("bcast:ctrl"): its destination is local.
-std::pair<int, int> packet_lanes(const TraceEntry& e, const Packet& p) {
-    int to = lane_of_address(p.to);
-    if (e.kind == "link_rx" && p.to.rfind("bcast:", 0) == 0) to = lane_of_address("1:" + p.to.substr(6));
-    return {lane_of_address(p.from), to};
-}
+    int of(const TraceEntry& e) const {
+        if (is_fault(e)) return lane_harness;
+        if (e.source == TraceSource::modem) return lane_modem;
+        if (is_name_service(e)) return lane_ns;
+        if (e.source == TraceSource::server) return lane_daemon;
+        if (e.source == TraceSource::remoteproc) return lane_remoteproc;
+        if (is_link_state(e)) return lane_modem;
+        if (e.source == TraceSource::fabric) {
+            // A packet's sender says whose it is; sockets are the local processes'.
+            if (const auto& p = e.fields.packet) return of_address(p->from_node, p->from_port);
+            return lane_daemon;
+        }
+        return lane_harness;
+    }
+
+    // Where a packet's ends are drawn. A packet received from the link is for
+    // this node even when broadcast: its destination is local.
+    std::pair<int, int> ends(const TraceEntry& e) const {
+        const sim::TracePacket& p = *e.fields.packet;
+        std::uint32_t to_node = e.kind == TraceKind::link_rx && p.to_node == qrtr::node_broadcast ? local_node : p.to_node;
+        return {of_address(p.from_node, p.from_port), of_address(to_node, p.to_port)};
+    }
+};
 
 struct Arrow {
     int from = 0, to = 0;
@@ -178,31 +163,29 @@ struct Arrow {
     bool data = true;
 };
 
-std::optional<Arrow> arrow_of(const TraceEntry& e) {
-    if (e.source != "fabric" || (e.kind != "deliver" && e.kind != "link_tx" && e.kind != "link_rx"))
-        return std::nullopt;
-    auto p = parse_packet(e.detail);
-    if (!p) return std::nullopt;
+std::optional<Arrow> arrow_of(const TraceEntry& e, const Lanes& by_address) {
+    if (!is_packet_event(e)) return std::nullopt;
+    const sim::TracePacket& p = *e.fields.packet;
     Arrow a;
-    std::tie(a.from, a.to) = packet_lanes(e, *p);
+    std::tie(a.from, a.to) = by_address.ends(e);
     if (a.from == a.to) return std::nullopt;
-    a.data = p->type == "DATA";
-    a.label = p->type;
-    if (!p->bytes.empty()) a.label += " " + p->bytes + "B";
+    a.data = p.type == "DATA";
+    a.label = !p.message.empty() ? p.message + (p.qmi == "request" ? "" : " " + p.qmi) : p.type;
+    a.label += " " + std::to_string(p.bytes) + "B";
     return a;
 }
 
 // A link_rx followed closely by the delivery of the same packet: one arrow, the delivery's.
-bool merged_into_delivery(const std::vector<TraceEntry>& trace, std::size_t i) {
+bool merged_into_delivery(const std::vector<TraceEntry>& trace, std::size_t i, const Lanes& by_address) {
     const TraceEntry& e = trace[i];
-    if (e.source != "fabric" || e.kind != "link_rx") return false;
-    const auto p = parse_packet(e.detail);
-    if (!p) return false;
+    if (e.kind != TraceKind::link_rx || !is_packet_event(e)) return false;
+    const sim::TracePacket& p = *e.fields.packet;
     for (std::size_t k = i + 1; k < trace.size() && k <= i + 4; ++k) {
         const TraceEntry& next = trace[k];
-        if (next.source != "fabric" || next.kind != "deliver") continue;
-        const auto q = parse_packet(next.detail);
-        if (q && q->from == p->from && q->type == p->type && packet_lanes(next, *q).second == packet_lanes(e, *p).second)
+        if (next.kind != TraceKind::deliver || !is_packet_event(next)) continue;
+        const sim::TracePacket& q = *next.fields.packet;
+        if (q.from_node == p.from_node && q.from_port == p.from_port && q.type == p.type &&
+            by_address.ends(next).second == by_address.ends(e).second)
             return true;
     }
     return false;
@@ -218,11 +201,11 @@ struct Layout {
     std::size_t drawn = 0, elided = 0, merged = 0;
 };
 
-Layout lay_out(const std::vector<TraceEntry>& trace) {
+Layout lay_out(const std::vector<TraceEntry>& trace, const Lanes& by_address) {
     Layout layout;
     std::vector<std::size_t> candidates;
     for (std::size_t i = 0; i < trace.size(); ++i) {
-        if (merged_into_delivery(trace, i)) ++layout.merged;
+        if (merged_into_delivery(trace, i, by_address)) ++layout.merged;
         else candidates.push_back(i);
     }
     std::size_t pending = 0;
@@ -264,7 +247,8 @@ void arrow_markers(std::ostream& out, std::string_view id) {
 std::string render_timeline_svg(const ScenarioResult& scenario, std::string_view id_prefix) {
     const std::string id = attr(id_prefix);
     const auto& trace = scenario.trace;
-    const Layout layout = lay_out(trace);
+    const Lanes by_address(trace);
+    const Layout layout = lay_out(trace, by_address);
     const int body_height = static_cast<int>(std::max<std::size_t>(layout.rows.size(), 1)) * row_height;
     const int height = header_height + body_height + footer_height;
     const int lanes_left = time_column;
@@ -317,13 +301,13 @@ std::string render_timeline_svg(const ScenarioResult& scenario, std::string_view
         const TraceEntry& e = trace[*row.entry];
         const bool fault = is_fault(e);
         const bool state = is_state_change(e);
-        const auto arrow = arrow_of(e);
+        const auto arrow = arrow_of(e, by_address);
         std::string cls = "ev";
         if (fault) cls += " fault";
         else if (state) cls += " state";
         if (arrow) cls += " packet";
-        out << "<g class=\"" << cls << "\" data-source=\"" << attr(e.source) << "\" data-kind=\"" << attr(e.kind)
-            << "\"><title>" << esc(fixed(e.at_ms, 3)) << " ms " << esc(e.source) << "/" << esc(e.kind) << ": "
+        out << "<g class=\"" << cls << "\" data-source=\"" << name_of(e.source) << "\" data-kind=\"" << name_of(e.kind)
+            << "\"><title>" << esc(fixed(e.at_ms, 3)) << " ms " << name_of(e.source) << "/" << name_of(e.kind) << ": "
             << esc(e.detail) << "</title>";
         // The row, for hovering (and the fault's band across everything).
         if (fault)
@@ -364,14 +348,14 @@ std::string render_timeline_svg(const ScenarioResult& scenario, std::string_view
                 << "\" stroke=\"#ffffff\" stroke-width=\"2.5\" paint-order=\"stroke\">" << esc(arrow->label)
                 << "</text>";
         } else {
-            const int lane = lane_of(e);
+            const int lane = by_address.of(e);
             const int x = lane_x(lane);
             const char* colour = lanes[static_cast<std::size_t>(lane)].colour;
             if (fault) {
                 out << "<polygon class=\"fault-mark\" points=\"" << x << "," << y - 7 << " " << x + 7 << "," << y << " "
                     << x << "," << y + 7 << " " << x - 7 << "," << y << "\" fill=\"" << fault_red
                     << "\" stroke=\"#7f1d1d\"/>";
-            } else if (e.kind == "drop") {
+            } else if (e.kind == TraceKind::drop) {
                 out << "<path class=\"drop\" d=\"M" << x - 4 << "," << y - 4 << " L" << x + 4 << "," << y + 4 << " M"
                     << x + 4 << "," << y - 4 << " L" << x - 4 << "," << y + 4
                     << "\" stroke=\"#ea580c\" stroke-width=\"2.2\"/>";
@@ -379,14 +363,14 @@ std::string render_timeline_svg(const ScenarioResult& scenario, std::string_view
                 out << "<circle cx=\"" << x << "\" cy=\"" << y << "\" r=\"5\" fill=\"" << colour << "\" stroke=\""
                     << (is_bad_state(e) ? fault_red : "#ffffff") << "\" stroke-width=\"" << (is_bad_state(e) ? 2.5 : 1.5)
                     << "\"/>";
-            } else if (e.source == "server" && e.kind == "log") {
+            } else if (e.source == TraceSource::server && e.kind == TraceKind::log) {
                 out << "<rect x=\"" << x - 2 << "\" y=\"" << y - 2 << "\" width=\"4\" height=\"4\" fill=\"#64748b\"/>";
             } else {
                 out << "<circle cx=\"" << x << "\" cy=\"" << y << "\" r=\"3\" fill=\"" << colour << "\"/>";
             }
         }
 
-        const std::string prefix = truncate(sanitize_line(e.source + "/" + e.kind), 24);
+        const std::string prefix = truncate(std::string(name_of(e.source)) + "/" + std::string(name_of(e.kind)), 24);
         const std::string text_colour = fault ? fault_red : (state ? "#111827" : "#374151");
         out << "<text x=\"" << detail_x << "\" y=\"" << y + 4 << "\" fill=\"" << text_colour << "\""
             << (fault || state ? " font-weight=\"bold\"" : "") << "><tspan fill=\""
@@ -749,7 +733,8 @@ void write_scenario(std::ostream& out, const ScenarioResult& s, std::size_t inde
     std::vector<std::string> trace_lines;
     trace_lines.reserve(s.trace.size());
     for (const auto& e : s.trace)
-        trace_lines.push_back(fixed(e.at_ms, 3) + " " + e.source + "/" + e.kind + " " + e.detail);
+        trace_lines.push_back(fixed(e.at_ms, 3) + " " + std::string(name_of(e.source)) + "/" +
+                              std::string(name_of(e.kind)) + " " + e.detail);
     write_lines(out, trace_lines, 1000, 4000);
     out << "</pre></details>\n<p><a href=\"#top\">\u2191 top</a></p></section>\n";
 }

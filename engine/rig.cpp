@@ -27,6 +27,11 @@ struct Rig::ModemSlot {
     std::vector<sim::BootResult> boot_results;  // one per finished boot, in order
     unsigned boots = 0;
     unsigned crashes = 0;
+    std::size_t remoteproc_watch = 0;  // the trace's listener on the remoteproc
+
+    ~ModemSlot() {
+        if (remoteproc && remoteproc_watch) remoteproc->unwatch(remoteproc_watch);
+    }
 };
 
 Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
@@ -49,7 +54,7 @@ Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
     rig->sandbox_ = std::move(*created);
     Rig& r = *rig;
     r.sandbox_->fabric().set_trace([&r](const sim::TraceEvent& e) {
-        r.record(std::string(sim::to_string(e.source)), e.kind, e.detail);
+        r.record(e.source, e.kind, e.detail, e.fields);
     });
     server::StorageWatch& storage = r.sandbox_->storage_watch();
     storage.ask_storage_reads(r.options_.ask_storage_reads);
@@ -58,24 +63,28 @@ Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
     server::ProcessEvents& events = r.daemon_events_;
     events.output = [&r](const server::OutputLine& line) {
         r.daemon_log_.push_back(line.text);
-        r.record("server", "log", line.text);
+        r.record(Source::server, Kind::log, line.text);
     };
     events.started = [&r](const server::ProcessStarted& s) {
         r.reported_stopped_ = false;
-        r.record("server", "started", "pid " + std::to_string(s.pid) + " (start " + std::to_string(s.starts) + ")");
+        sim::TraceFields fields;
+        fields.pid = static_cast<std::uint32_t>(s.pid);
+        r.record(Source::server, Kind::started, "pid " + std::to_string(s.pid) + " (start " + std::to_string(s.starts) + ")",
+                 fields);
     };
     events.ended = [&r](const server::ProcessEnded& e) {
         r.last_exit_ = e.exit;
         r.reported_stopped_ = false;
         ++r.daemon_ends_;
-        r.record("server", "ended", e.exit.describe(), e.exit);
+        r.record_end(Source::server, e.exit);
     };
     events.job_control = [&r](const server::JobControlChange& c) {
         r.reported_stopped_ = c.stopped;
-        r.record("server", c.stopped ? "stopped" : "continued", c.stopped ? "by signal " + std::to_string(c.signal) : "");
+        r.record(Source::server, c.stopped ? Kind::stopped : Kind::continued,
+                 c.stopped ? "by signal " + std::to_string(c.signal) : "");
     };
-    events.gave_up = [&r](const server::GaveUp& g) { r.record("server", "gave_up", g.reason); };
-    events.start_failed = [&r](const server::StartError& e) { r.record("server", "start_failed", e.message); };
+    events.gave_up = [&r](const server::GaveUp& g) { r.record(Source::server, Kind::gave_up, g.reason); };
+    events.start_failed = [&r](const server::StartError& e) { r.record(Source::server, Kind::start_failed, e.message); };
     r.make_daemon(r.options_.server);
 
     server::ProcessFaults::Target target;
@@ -106,15 +115,21 @@ Rig::~Rig() {
     if (sandbox_) sandbox_->fabric().set_trace({});
 }
 
-void Rig::record(std::string source, std::string kind, std::string detail, std::optional<server::ProcessExit> exit) {
+void Rig::record(Source source, Kind kind, std::string detail, sim::TraceFields fields) {
     double at = std::chrono::duration<double, std::milli>(Clock::now() - epoch_).count();
-    events_.push_back(TraceRecord{at, std::move(source), std::move(kind), std::move(detail), std::move(exit)});
+    events_.push_back(TraceRecord{at, source, kind, std::move(detail), std::move(fields)});
     if (event_listener_) event_listener_();
+}
+
+void Rig::record_end(Source source, const server::ProcessExit& exit) {
+    sim::TraceFields fields;
+    fields.exit = trace_exit(exit);
+    record(source, Kind::ended, exit.describe(), fields);
 }
 
 void Rig::harness_error(std::string what) {
     if (!trouble_) trouble_ = what;
-    record("harness", "error", std::move(what));
+    record(Source::harness, Kind::error, std::move(what));
 }
 
 std::vector<std::string> Rig::daemon_argv(const std::string& binary) const {
@@ -144,31 +159,41 @@ void Rig::make_modem(std::size_t index) {
         slot->remoteproc = &sandbox_->remoteprocs().add("remoteproc" + std::to_string(index), slot->spec.name);
     }
     ModemSlot* s = slot.get();
+    slot->remoteproc_watch = slot->remoteproc->watch([this](const sim::Remoteproc& r, const sim::Remoteproc::Change& c) {
+        sim::TraceFields fields;
+        fields.state = std::string(sim::to_string(c.after));
+        std::string how = c.error ? std::string(c.command) + " refused: " + errno_name(c.error) : std::string(c.command);
+        record(Source::remoteproc, Kind::state,
+               r.sysfs_name() + ": " + std::string(sim::to_string(c.before)) + " -> " + *fields.state + " (" + how + ")",
+               fields);
+    });
     slot->link = std::make_unique<sim::FabricLink>(io_, sandbox_->fabric(), slot->spec.name);
     slot->link->bring_down();  // its processor is off until something starts it
     sim::Modem::Events events;
     std::string name = slot->spec.name;
     events.state_changed = [this, name](sim::ModemState state) {
-        record("modem", "state", name + ": " + std::string(sim::to_string(state)));
+        sim::TraceFields fields;
+        fields.state = std::string(sim::to_string(state));
+        record(Source::modem, Kind::state, name + ": " + *fields.state, fields);
     };
-    events.service_lost = [this, name](const sim::RemoteServer&) { record("modem", "service_lost", name); };
+    events.service_lost = [this, name](const sim::RemoteServer&) { record(Source::modem, Kind::service_lost, name); };
     events.crashed = [this, s](const std::string& reason) {
         ++s->crashes;
-        record("modem", "crashed", s->spec.name + ": " + reason);
+        record(Source::modem, Kind::crashed, s->spec.name + ": " + reason);
         ledger_.resolve_pending_as_unknown();
         boost::asio::post(io_, [s, reason] { s->coupling->modem_crashed(reason); });
     };
-    events.recovered = [this, name] { record("modem", "recovered", name); };
+    events.recovered = [this, name] { record(Source::modem, Kind::recovered, name); };
     slot->modem = std::make_unique<sim::Modem>(
         io_, *slot->link, sandbox_->shared_memory(), config, events,
-        [this](const sim::TraceEvent& e) { record("modem", e.kind, e.detail); });
+        [this](const sim::TraceEvent& e) { record(e.source, e.kind, e.detail, e.fields); });
     slot->modem->attach_ledger(ledger_);
     slot->power_on = [this, s] {
             s->link->bring_up();
             ++s->boots;
             s->modem->boot([this, s](const sim::BootResult& result) {
                 s->boot_results.push_back(result);
-                record("modem", result.ok ? "booted" : "boot_failed", s->spec.name + (result.ok ? "" : ": " + result.reason));
+                record(Source::modem, result.ok ? Kind::booted : Kind::boot_failed, s->spec.name + (result.ok ? "" : ": " + result.reason));
             });
     };
     slot->power_off = [s] {
@@ -229,8 +254,10 @@ bool Rig::wait_for_service(std::chrono::milliseconds timeout) {
 
 void Rig::signal_daemon(int signal_number) {
     auto sent = daemon_->signal(signal_number);
-    record("harness", "signal", "signal " + std::to_string(signal_number) + " to the daemon" +
-                                    (sent ? "" : ": " + sent.error().message));
+    sim::TraceFields fields;
+    if (auto pid = daemon_->pid()) fields.pid = static_cast<std::uint32_t>(*pid);
+    record(Source::harness, Kind::signal,
+           "signal " + std::to_string(signal_number) + " to the daemon" + (sent ? "" : ": " + sent.error().message), fields);
 }
 
 bool Rig::daemon_running() const {
@@ -257,9 +284,9 @@ Expected<pid_t, std::string> Rig::restart_daemon(std::optional<std::string> othe
     if (other_binary) {
         // An upgrade: the same arguments, events and restart policy.
         make_daemon(*other_binary);
-        record("harness", "restart", "starting " + *other_binary + " in place of the daemon");
+        record(Source::harness, Kind::restart, "starting " + *other_binary + " in place of the daemon");
     } else {
-        record("harness", "restart", "starting the daemon again");
+        record(Source::harness, Kind::restart, "starting the daemon again");
     }
     return start_daemon();
 }
@@ -332,7 +359,7 @@ std::optional<std::string> unsendable(const sim::Modem& m, std::size_t partition
 
 WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data) {
     sim::Modem& m = *modems_.at(modem_index)->modem;
-    if (auto why = unsendable(m, partition, data.size())) return WriteResult{sim::WriteOutcome::pending, "not sent: " + *why, false};
+    if (auto why = unsendable(m, partition, data.size())) return WriteResult{sim::WriteOutcome::pending, "not sent: " + *why, false, false};
     // Shared with the callback: an interrupted wait leaves it pending.
     auto response = std::make_shared<std::optional<sim::Response>>();
     std::size_t before = ledger_.writes();
@@ -342,7 +369,11 @@ WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint
     result.outcome = ledger_.writes() > before ? ledger_.outcome(before) : sim::WriteOutcome::pending;
     if (!*response) result.detail = "no answer";
     else if (**response) result.detail = rmtfs::summary(***response);
-    else result.detail = std::string(sim::to_string((*response)->error().kind)) + ": " + (*response)->error().detail;
+    else {
+        const sim::RequestFailure& failure = (*response)->error();
+        result.detail = std::string(sim::to_string(failure.kind)) + ": " + failure.detail;
+        result.timed_out = failure.kind == sim::RequestFailure::Kind::timeout;
+    }
     return result;
 }
 
@@ -366,7 +397,7 @@ void Rig::crash_modem(std::size_t index) {
     ModemSlot& slot = *modems_.at(index);
     if (slot.remoteproc->state() != sim::RemoteprocState::running) return;
     ++slot.crashes;
-    record("modem", "crashed", slot.spec.name + ": crash injected");
+    record(Source::modem, Kind::crashed, slot.spec.name + ": crash injected");
     slot.power_off();
     ledger_.resolve_pending_as_unknown();
     slot.coupling->modem_crashed("crash injected by the harness");
@@ -375,15 +406,16 @@ void Rig::crash_modem(std::size_t index) {
 ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count) {
     sim::Modem& m = *modems_.at(modem_index)->modem;
     if (auto why = unsendable(m, partition, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes))
-        return ReadResult{false, {}, "not sent: " + *why, false};
-    auto answer = std::make_shared<std::optional<Expected<Bytes, std::string>>>();
-    m.read(partition, sector, count, [answer](const Expected<Bytes, std::string>& r) { *answer = r; });
+        return ReadResult{false, {}, "not sent: " + *why, false, false};
+    auto answer = std::make_shared<std::optional<Expected<Bytes, sim::ReadFailure>>>();
+    m.read(partition, sector, count, [answer](const Expected<Bytes, sim::ReadFailure>& r) { *answer = r; });
     run_until([&] { return answer->has_value(); }, m.config().request_timeout + request_report_grace);
     ReadResult result;
     if (!*answer) {
         result.detail = "no answer";
     } else if (!**answer) {
-        result.detail = (*answer)->error();
+        result.detail = (*answer)->error().detail;
+        result.timed_out = (*answer)->error().timed_out;
     } else {
         result.ok = true;
         result.data = ***answer;
@@ -396,7 +428,7 @@ ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32
 // ---- faults ----------------------------------------------------------------------
 
 Expected<std::vector<server::RevertedRange>, std::string> Rig::lose_power() {
-    record("harness", "power_loss", "power lost: the daemon dies, unsynced storage writes are lost");
+    record(Source::harness, Kind::power_loss, "power lost: the daemon dies, unsynced storage writes are lost");
     if (daemon_running()) {
         unsigned ends = daemon_ends_;
         daemon_->kill();
@@ -407,9 +439,13 @@ Expected<std::vector<server::RevertedRange>, std::string> Rig::lose_power() {
     for (std::size_t i = 0; i < modems_.size(); ++i) stop_modem(i);
     ledger_.resolve_pending_as_unknown();
     auto reverted = sandbox_->storage_watch().lose_power();
-    for (const auto& range : reverted)
-        record("harness", "reverted",
-               range.file + ": " + std::to_string(range.length) + " bytes at " + std::to_string(range.offset));
+    for (const auto& range : reverted) {
+        sim::TraceFields fields;
+        fields.file = range.file;
+        fields.sector = range.offset / rmtfs::sector_size_bytes;
+        record(Source::harness, Kind::reverted,
+               range.file + ": " + std::to_string(range.length) + " bytes at " + std::to_string(range.offset), fields);
+    }
     return reverted;
 }
 
@@ -421,7 +457,7 @@ void Rig::lose_power_soon() {
 }
 
 void Rig::network_reset() {
-    record("harness", "network_reset", "ENETRESET on every bound socket");
+    record(Source::harness, Kind::network_reset, "ENETRESET on every bound socket");
     sandbox_->fabric().reset_network();
 }
 
@@ -430,14 +466,14 @@ Expected<pid_t, std::string> Rig::start_name_service(const std::string& binary) 
         return unexpected(std::string("the kernel's name service holds the control port (set kernel_name_service off)"));
     if (name_service_ && name_service_->pid()) return unexpected(std::string("the name service is already running"));
     server::ProcessEvents events;
-    events.output = [this](const server::OutputLine& line) { record("name_service", "log", line.text); };
-    events.ended = [this](const server::ProcessEnded& e) { record("name_service", "ended", e.exit.describe()); };
+    events.output = [this](const server::OutputLine& line) { record(Source::name_service, Kind::log, line.text); };
+    events.ended = [this](const server::ProcessEnded& e) { record_end(Source::name_service, e.exit); };
     // -f: in the foreground, where the supervisor sees it; node 1 is ours.
     name_service_ = std::make_unique<server::SupervisedProcess>(
         io_, sandbox_->launch({binary, "-f", std::to_string(sandbox_->board().local_node)}), events);
     auto started = name_service_->start();
     if (!started) return unexpected(started.error().message);
-    record("harness", "name_service", binary + " started, pid " + std::to_string(started->pid));
+    record(Source::harness, Kind::name_service, binary + " started, pid " + std::to_string(started->pid));
     // Serving once it holds the control port: what reaches that port before
     // is dropped, as the kernel drops it.
     if (!run_until([&] { return sandbox_->fabric().port_bound(qrtr::port_control) || !name_service_->pid(); }, name_service_start_bound) ||
@@ -449,7 +485,7 @@ Expected<pid_t, std::string> Rig::start_name_service(const std::string& binary) 
 
 void Rig::stop_name_service() {
     if (!name_service_) return;
-    record("harness", "name_service", "stopping the userspace name service");
+    record(Source::harness, Kind::name_service, "stopping the userspace name service");
     name_service_.reset();  // killed with everything it started
 }
 
@@ -478,7 +514,7 @@ std::string Rig::trace_text(std::size_t last) const {
     for (std::size_t i = from; i < events_.size(); ++i) {
         const TraceRecord& e = events_[i];
         std::snprintf(stamp, sizeof stamp, "%10.3f ", e.at_ms);
-        text += stamp + e.source + " " + e.kind + " " + e.detail + "\n";
+        text += stamp + std::string(name_of(e.source)) + " " + std::string(name_of(e.kind)) + " " + e.detail + "\n";
     }
     return text;
 }

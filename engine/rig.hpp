@@ -200,8 +200,11 @@ private:
     explicit Rig(RigOptions options);
     struct ModemSlot;
 
-    void record(std::string source, std::string kind, std::string detail,
-                std::optional<server::ProcessExit> exit = std::nullopt);
+    using Source = sim::TraceSource;
+    using Kind = sim::TraceKind;
+    void record(Source source, Kind kind, std::string detail, sim::TraceFields fields = {});
+    // A process's end: its exit in the fields.
+    void record_end(Source source, const server::ProcessExit& exit);
     void harness_error(std::string what);
     void make_modem(std::size_t index);
     void make_daemon(const std::string& binary);

@@ -92,10 +92,10 @@ std::optional<StepFailure> ScenarioRun::crashed_invariant() {
     const auto& events = target_->events();
     for (; ends_checked_ < events.size(); ++ends_checked_) {
         const TraceRecord& e = events[ends_checked_];
-        if (!e.exit) continue;
-        const auto* killed = std::get_if<server::Killed>(&e.exit->outcome());
-        if (killed == nullptr || book_.signals_sent.contains(killed->signal)) continue;
-        return StepFailure{"the daemon crashed: " + e.exit->describe() + " (no step sent it that signal)", false};
+        if (e.source != sim::TraceSource::server || e.kind != sim::TraceKind::ended || !e.fields.exit) continue;
+        const std::optional<int> signal = e.fields.exit->signal;
+        if (!signal || book_.signals_sent.contains(*signal)) continue;
+        return StepFailure{"the daemon crashed: " + e.detail + " (no step sent it that signal)", false};
     }
     return std::nullopt;
 }
@@ -204,7 +204,7 @@ void ScenarioRun::judge_end() {
 
 void ScenarioRun::collect_evidence() {
     if (!target_) return;
-    for (const auto& e : target_->events()) result_.trace.push_back(TraceEntry{e.at_ms, e.source, e.kind, e.detail});
+    for (const auto& e : target_->events()) result_.trace.push_back(TraceEntry{e.at_ms, e.source, e.kind, e.detail, e.fields});
     result_.daemon_log = target_->daemon_log();
     auto violations = target_->check_ledger();
     const sim::WriteLedger& ledger = target_->ledger();
@@ -221,11 +221,10 @@ void ScenarioRun::collect_evidence() {
     // Time to recover: from the first fault to the modem running again.
     std::optional<double> fault_at;
     for (const auto& e : target_->events()) {
-        bool fault = (e.source == "harness" && (e.kind == "fault" || e.kind == "power_loss" || e.kind == "network_reset" ||
-                                                e.kind == "signal" || e.kind == "restart")) ||
-                     (e.source == "server" && e.kind == "io_fault");
-        if (fault && !fault_at) fault_at = e.at_ms;
-        if (fault_at && e.source == "modem" && (e.kind == "booted" || e.kind == "recovered") && e.at_ms > *fault_at) {
+        if (sim::is_fault(e.source, e.kind) && !fault_at) fault_at = e.at_ms;
+        bool modem_up = e.source == sim::TraceSource::modem &&
+                        (e.kind == sim::TraceKind::booted || e.kind == sim::TraceKind::recovered);
+        if (fault_at && modem_up && e.at_ms > *fault_at) {
             result_.recovery_ms = e.at_ms - *fault_at;
             break;
         }

@@ -255,7 +255,10 @@ TriggerId SimTarget::at(const Trigger& trigger, const std::string& what, std::fu
         case TriggerKind::after_ms:
             armed.fault_point = faults.arm(server::AfterDelay{milliseconds(trigger.after_ms)}, what, armed.action);
             break;
-        case TriggerKind::event: armed.event = trigger.event; break;
+        case TriggerKind::event:
+            armed.event = trigger.event;
+            armed.fault_point = faults.arm(server::OnEvent{trigger.describe()}, what, armed.action);
+            break;
     }
     armed_.push_back(std::move(armed));
     if (trigger.kind == TriggerKind::event) check_event_triggers();  // it may hold already
@@ -272,11 +275,8 @@ void SimTarget::check_event_triggers() {
     if (checking_events_) return;  // an action's own events are looked at once it is done
     checking_events_ = true;
     for (std::size_t i = 0; i < armed_.size(); ++i) {
-        if (!armed_[i].event || armed_[i].fired || !armed_[i].event->holds(*this)) continue;
-        armed_[i].fired = true;
-        auto action = armed_[i].action;
-        rig_->sandbox().fabric().trace(sim::TraceSource::harness, "fault", armed_[i].what);
-        action();
+        if (!armed_[i].event || fired(i) || !armed_[i].event->holds(*this)) continue;
+        rig_->process_faults().fire(*armed_[i].fault_point);
     }
     checking_events_ = false;
 }

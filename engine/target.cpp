@@ -13,4 +13,14 @@ std::string DaemonStatus::describe() const {
     return {};
 }
 
+sim::TraceExit trace_exit(const server::ProcessExit& exit) {
+    sim::TraceExit out;
+    if (const auto* exited = std::get_if<server::Exited>(&exit.outcome())) out.code = exited->code;
+    if (const auto* killed = std::get_if<server::Killed>(&exit.outcome())) {
+        out.signal = killed->signal;
+        out.core_dumped = killed->core_dumped;
+    }
+    return out;  // supervision lost: neither is known
+}
+
 }  // namespace rmtfs_hil::engine

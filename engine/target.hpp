@@ -47,15 +47,17 @@ struct DaemonStatus {
 
 struct WriteResult {
     sim::WriteOutcome outcome = sim::WriteOutcome::pending;
-    std::string detail;  // the response, or why there was none
-    bool sent = true;    // false: the modem could not send it (detail says why)
+    std::string detail;      // the response, or why there was none
+    bool sent = true;        // false: the modem could not send it (detail says why)
+    bool timed_out = false;  // no answer within the modem's request timeout
 };
 
 struct ReadResult {
     bool ok = false;
     Bytes data;
-    std::string detail;  // why it failed; on success, a ledger violation the data shows, if any
-    bool sent = true;    // false: the modem could not send it (detail says why)
+    std::string detail;      // why it failed; on success, a ledger violation the data shows, if any
+    bool sent = true;        // false: the modem could not send it (detail says why)
+    bool timed_out = false;  // no answer within the modem's request timeout
 };
 
 // What a modem holds: a caller id per partition (in its partitions' order)
@@ -81,13 +83,14 @@ struct LinkFault {
 // One event of the run, as reports show it.
 struct TraceRecord {
     double at_ms = 0;  // since the world was made
-    std::string source;
-    std::string kind;
+    sim::TraceSource source = sim::TraceSource::harness;
+    sim::TraceKind kind = sim::TraceKind::log;
     std::string detail;  // for people
-    // The daemon's end ("server"/"ended"), as a value: judged without
-    // reading the detail back.
-    std::optional<server::ProcessExit> exit;
+    sim::TraceFields fields;
 };
+
+// A process's end as the trace's fields carry it.
+sim::TraceExit trace_exit(const server::ProcessExit& exit);
 
 using TriggerId = std::size_t;
 

@@ -43,6 +43,14 @@ constexpr std::string_view name_of(E value) {
     return {};
 }
 
+// The name of a value that may have none: one read off the wire, say.
+template <class E>
+constexpr std::optional<std::string_view> name_if(E value) {
+    for (const auto& entry : NameTable<E>::entries)
+        if (entry.value == value) return entry.name;
+    return std::nullopt;
+}
+
 template <class E>
 constexpr std::optional<E> named(std::string_view name) {
     for (const auto& entry : NameTable<E>::entries)

@@ -182,11 +182,7 @@ std::string result_text(const Result& r) {
 
 }  // namespace
 
-std::string_view to_string(MessageId id) {
-    for (const auto& entry : NameTable<MessageId>::entries)
-        if (entry.value == id) return entry.name;
-    return "unknown message";
-}
+std::string_view to_string(MessageId id) { return name_if(id).value_or("unknown message"); }
 
 MessageId message_id(const Message& message) {
     return std::visit(Overloaded{

@@ -14,6 +14,7 @@
 
 #include <csignal>
 
+#include "engine/report.hpp"
 #include "engine/rig.hpp"
 #include "proto/errno_names.hpp"
 
@@ -297,12 +298,13 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         })
         .def("events", [](PyRig& s) {
+            const py::object loads = py::module_::import("json").attr("loads");
             py::list events;
             for (const auto& e : s.rig().events())
-                events.append(py::dict(py::arg("at_ms") = e.at_ms, py::arg("source") = e.source, py::arg("kind") = e.kind,
-                                       py::arg("detail") = e.detail));
+                events.append(loads(engine::trace_event_json({e.at_ms, e.source, e.kind, e.detail, e.fields})));
             return events;
-        })
+        }, "the trace so far: one dict per event, as the JSON report writes it (at_ms, source, kind, detail and "
+           "the event's fields: packet, exit, pid, fault, io_fault, file, sector, state)")
         .def("trace_text", [](PyRig& s, std::size_t last) { return s.rig().trace_text(last); }, py::arg("last") = 0);
 
     m.attr("SIGKILL") = SIGKILL;

@@ -31,14 +31,14 @@ int signal_of(ProcessAction action) {
 
 std::string describe(const ProcessTrigger& trigger) {
     if (const auto* at = std::get_if<AtRequest>(&trigger)) {
-        std::string_view name = rmtfs::to_string(static_cast<rmtfs::MessageId>(at->message_id));
-        std::string type = name.empty() || name == "?" ? "message id " + std::to_string(at->message_id)
-                                                       : std::string(name);
+        auto name = name_if(static_cast<rmtfs::MessageId>(at->message_id));
+        std::string type = name ? std::string(*name) : "message id " + std::to_string(at->message_id);
         return "the " + ordinal(at->nth) + " " + type + " request reaching the daemon";
     }
     if (const auto* after = std::get_if<AfterWrite>(&trigger))
         return "after the daemon's " + ordinal(after->nth) + " sector write" +
                (after->file.empty() ? std::string(" to storage") : " to " + after->file);
+    if (const auto* on = std::get_if<OnEvent>(&trigger)) return on->condition;
     return std::to_string(std::get<AfterDelay>(trigger).delay.count()) + " ms after arming";
 }
 
@@ -78,7 +78,9 @@ std::size_t ProcessFaults::arm(ProcessTrigger trigger, std::string what, std::fu
         });
     }
     // Last, and by value: what the trace sets off may arm more faults.
-    fabric_.trace(sim::TraceSource::harness, "fault_armed", what);
+    sim::TraceFields fields;
+    fields.fault = index;
+    fabric_.trace(sim::TraceSource::harness, sim::TraceKind::fault_armed, what, fields);
     return index;
 }
 
@@ -110,12 +112,14 @@ void ProcessFaults::wrote(const StorageWrite& write) {
 }
 
 void ProcessFaults::fire(std::size_t index) {
-    if (armed_[index].fired) return;
+    if (index >= armed_.size() || armed_[index].fired) return;
     armed_[index].fired = true;
     // Copies: the trace and the action may arm another fault, and armed_ may move.
     FiredFault fired{index, armed_[index].what};
     auto action = armed_[index].action;
-    fabric_.trace(sim::TraceSource::harness, "fault", fired.what);
+    sim::TraceFields fields;
+    fields.fault = index;
+    fabric_.trace(sim::TraceSource::harness, sim::TraceKind::fault, fired.what, fields);
     if (action) action();
     if (listener_) listener_(fired);
 }

@@ -7,7 +7,9 @@
 //   after_write       after the daemon's k-th sector write to storage, while
 //                     it is still inside that write call (mid-request): the
 //                     (k+1)-th sector is never written;
-//   after_delay       at a time offset from arming.
+//   after_delay       at a time offset from arming;
+//   on_event          when its owner says so (fire()): a condition on the
+//                     world the engine watches for.
 //
 // Counting starts when the fault is armed. Actions: SIGKILL, SIGTERM,
 // SIGSTOP, SIGCONT to the daemon's process group, or a restart (SIGTERM at
@@ -59,7 +61,10 @@ struct AfterWrite {
 struct AfterDelay {
     std::chrono::milliseconds delay{0};
 };
-using ProcessTrigger = std::variant<AtRequest, AfterWrite, AfterDelay>;
+struct OnEvent {
+    std::string condition;  // "when the modem has booted", for the trace
+};
+using ProcessTrigger = std::variant<AtRequest, AfterWrite, AfterDelay, OnEvent>;
 // "the 3rd RW_IOVEC request reaching the daemon"
 std::string describe(const ProcessTrigger& trigger);
 
@@ -93,6 +98,8 @@ public:
     // not wait for anything itself. `what` names it in the trace.
     std::size_t arm(ProcessTrigger trigger, std::string what, std::function<void()> action);
     bool fired(std::size_t index) const;
+    // Fires a fault now (an on_event one; any other that has not fired yet).
+    void fire(std::size_t index);
     void on_fired(std::function<void(const FiredFault&)> listener) { listener_ = std::move(listener); }
 
 private:
@@ -107,7 +114,6 @@ private:
 
     void delivered(std::uint32_t owner_pid, const sim::Datagram& datagram);
     void wrote(const StorageWrite& write);
-    void fire(std::size_t index);
 
     boost::asio::io_context& io_;
     sim::Fabric& fabric_;

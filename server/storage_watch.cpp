@@ -85,9 +85,13 @@ StorageWatch::StorageWatch(fs::path storage_dir, std::string memory_device, sim:
 std::string StorageWatch::watch_list() const { return storage_dir_.string() + "/:" + memory_device_; }
 
 std::size_t StorageWatch::arm(IoFault fault) {
-    fabric_.trace(sim::TraceSource::harness, "io_fault_armed", describe(fault));
+    std::string what = describe(fault);
     faults_.push_back(Armed{std::move(fault)});
-    return faults_.size() - 1;
+    std::size_t index = faults_.size() - 1;
+    sim::TraceFields fields;
+    fields.io_fault = index;
+    fabric_.trace(sim::TraceSource::harness, sim::TraceKind::io_fault_armed, std::move(what), fields);
+    return index;
 }
 
 void StorageWatch::disarm_all() { faults_.clear(); }
@@ -125,14 +129,18 @@ sim::OpenAnswer StorageWatch::opened(sim::WatchId id, const sim::FileOpening& op
     auto target = classify(opening.path, file);
     if (!target) return sim::OpenAnswer::ignore();
     if (Armed* fault = take(*target, file, IoCall::open)) {
-        fabric_.trace(sim::TraceSource::server, "io_fault", describe(fault->fault) + ": open of " + opening.path);
+        sim::TraceFields fields;
+        fields.io_fault = static_cast<std::size_t>(fault - faults_.data());
+        if (*target == IoTarget::storage) fields.file = file;
+        fabric_.trace(sim::TraceSource::server, sim::TraceKind::io_fault, describe(fault->fault) + ": open of " + opening.path,
+                      fields);
         if (fault->fault.error != 0) return sim::OpenAnswer::fail(fault->fault.error);
     }
     open_[id] = OpenFile{*target, file};
     if (*target == IoTarget::memory) {
         memory_opens_.insert(id);
         auto count = memory_open_count();
-        fabric_.trace(sim::TraceSource::server, "memory_open",
+        fabric_.trace(sim::TraceSource::server, sim::TraceKind::memory_open,
                       opening.path + " opened by pid " + std::to_string(opening.pid) + " (" + std::to_string(count) +
                           " open)");
         if (memory_) memory_(true, count);
@@ -154,9 +162,14 @@ sim::CallAnswer StorageWatch::call(sim::WatchId id, const sim::FileCall& call) {
     if (Armed* fault = take(open.target, open.file, call_of(call.op))) {
         const IoFault& f = fault->fault;
         std::string where = open.target == IoTarget::memory ? memory_device_ : open.file;
-        fabric_.trace(sim::TraceSource::server, "io_fault",
+        sim::TraceFields fields;
+        fields.io_fault = static_cast<std::size_t>(fault - faults_.data());
+        if (open.target == IoTarget::storage) fields.file = open.file;
+        if (call.op != sim::FileOp::sync) fields.sector = call.offset / sector_bytes;
+        fabric_.trace(sim::TraceSource::server, sim::TraceKind::io_fault,
                       describe(f) + ": " + std::string(to_string(call.op)) + " of " + where + " at offset " +
-                          std::to_string(call.offset));
+                          std::to_string(call.offset),
+                      fields);
         if (f.error != 0) {
             answer.error = f.error;
             answer.report_done = false;
@@ -189,7 +202,7 @@ void StorageWatch::closed(sim::WatchId id) {
     if (!memory) return;
     memory_opens_.erase(id);
     auto count = memory_open_count();
-    fabric_.trace(sim::TraceSource::server, "memory_close", memory_device_ + " closed (" + std::to_string(count) + " open)");
+    fabric_.trace(sim::TraceSource::server, sim::TraceKind::memory_close, memory_device_ + " closed (" + std::to_string(count) + " open)");
     if (memory_) memory_(false, count);
 }
 
@@ -205,7 +218,7 @@ void StorageWatch::before_write(const std::string& file, std::uint64_t offset, s
         Bytes old(sector_bytes);
         ssize_t n = fd < 0 ? -1 : ::pread(fd, old.data(), old.size(), static_cast<off_t>(sector * sector_bytes));
         if (n < 0) {
-            fabric_.trace(sim::TraceSource::harness, "durability_error", "cannot read " + path_of(file).string());
+            fabric_.trace(sim::TraceSource::harness, sim::TraceKind::durability_error, "cannot read " + path_of(file).string());
             n = 0;
         }
         old.resize(static_cast<std::size_t>(n));  // a sector past the end had nothing
@@ -235,12 +248,12 @@ std::vector<RevertedRange> StorageWatch::lose_power() {
     for (auto& [file, d] : durability_) {
         FileDescriptor fd(::open(path_of(file).c_str(), O_WRONLY | O_CLOEXEC));
         if (fd.get() < 0) {
-            fabric_.trace(sim::TraceSource::harness, "durability_error", "cannot revert " + path_of(file).string());
+            fabric_.trace(sim::TraceSource::harness, sim::TraceKind::durability_error, "cannot revert " + path_of(file).string());
             continue;
         }
         for (const auto& [sector, old] : d.undo) {
             if (!old.empty() && !write_at(fd.get(), old.data(), old.size(), sector * sector_bytes))
-                fabric_.trace(sim::TraceSource::harness, "durability_error", "cannot revert " + file);
+                fabric_.trace(sim::TraceSource::harness, sim::TraceKind::durability_error, "cannot revert " + file);
             // Consecutive sectors are one range.
             if (!reverted.empty() && reverted.back().file == file &&
                 reverted.back().offset + reverted.back().length == sector * sector_bytes)
@@ -250,9 +263,11 @@ std::vector<RevertedRange> StorageWatch::lose_power() {
         }
         // What grew the file was not durable either.
         if (::ftruncate(fd.get(), static_cast<off_t>(d.durable_size)) != 0)
-            fabric_.trace(sim::TraceSource::harness, "durability_error", "cannot truncate " + file);
-        fabric_.trace(sim::TraceSource::harness, "power_loss",
-                      file + ": " + std::to_string(d.undo.size()) + " unsynced sectors reverted");
+            fabric_.trace(sim::TraceSource::harness, sim::TraceKind::durability_error, "cannot truncate " + file);
+        sim::TraceFields fields;
+        fields.file = file;
+        fabric_.trace(sim::TraceSource::harness, sim::TraceKind::power_loss,
+                      file + ": " + std::to_string(d.undo.size()) + " unsynced sectors reverted", fields);
     }
     durability_.clear();
     return reverted;

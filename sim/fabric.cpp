@@ -6,7 +6,9 @@
 #include <string>
 
 #include "proto/contract.hpp"
+#include "proto/qmi.hpp"
 #include "proto/qrtr_control.hpp"
+#include "proto/rmtfs.hpp"
 #include "sim/name_service.hpp"
 
 namespace rmtfs_hil::sim {
@@ -57,14 +59,42 @@ Fabric::Fabric(FabricConfig config) : config_(config) {
     if (config_.kernel_name_service) name_service_ = std::make_unique<NameService>(*this);
 }
 
+namespace {
+
+// A packet for the trace: endpoints, and a DATA packet's QMI header when it
+// has a well-formed one.
+TraceFields packet_fields(PacketType type, QrtrAddress from, QrtrAddress to, ByteView payload, std::string link = {}) {
+    TracePacket packet;
+    packet.type = std::string(qrtr::to_string(type));
+    packet.from_node = from.node;
+    packet.from_port = from.port;
+    packet.to_node = to.node;
+    packet.to_port = to.port;
+    packet.bytes = static_cast<std::uint32_t>(payload.size());
+    packet.link = std::move(link);
+    if (type == PacketType::data) {
+        if (auto message = qmi::decode_message(payload)) {
+            packet.qmi = std::string(qmi::to_string(message->header.kind));
+            packet.message_id = message->header.msg_id;
+            packet.txn = message->header.txn_id;
+            if (auto name = name_if(static_cast<rmtfs::MessageId>(packet.message_id))) packet.message = std::string(*name);
+        }
+    }
+    TraceFields fields;
+    fields.packet = std::move(packet);
+    return fields;
+}
+
+}  // namespace
+
 Fabric::~Fabric() {
     // Sinks may already be gone; nothing is announced at teardown.
     links_.clear();
     sockets_.clear();
 }
 
-void Fabric::trace(TraceSource source, std::string kind, std::string detail) const {
-    if (trace_) trace_(TraceEvent{std::chrono::steady_clock::now(), source, std::move(kind), std::move(detail)});
+void Fabric::trace(TraceSource source, TraceKind kind, std::string detail, TraceFields fields) const {
+    if (trace_) trace_(TraceEvent{std::chrono::steady_clock::now(), source, kind, std::move(detail), std::move(fields)});
 }
 
 Fabric::Socket* Fabric::find(SocketId id) {
@@ -84,7 +114,7 @@ SocketId Fabric::open_socket(DatagramSink& sink, std::uint32_t owner_pid) {
     socket->owner_pid = owner_pid;
     SocketId id = socket->id;
     sockets_.emplace(id, std::move(socket));
-    trace(TraceSource::fabric, "socket", "socket " + std::to_string(id) + " opened by pid " + std::to_string(owner_pid));
+    trace(TraceSource::fabric, TraceKind::socket, "socket " + std::to_string(id) + " opened by pid " + std::to_string(owner_pid));
     return id;
 }
 
@@ -135,14 +165,14 @@ int Fabric::bind(SocketId id, QrtrAddress address) {
         error = check_port(port);
     }
     if (error != 0) {
-        trace(TraceSource::fabric, "bind_failed",
+        trace(TraceSource::fabric, TraceKind::bind_failed,
               "socket " + std::to_string(id) + " bind " + to_string(address) + ": " + std::strerror(error));
         return error;
     }
     release_port(*socket);  // binding another port frees the old one
     ports_[port] = id;
     socket->port = port;
-    trace(TraceSource::fabric, "bind", "socket " + std::to_string(id) + " bound to " + to_string({config_.local_node, port}));
+    trace(TraceSource::fabric, TraceKind::bind, "socket " + std::to_string(id) + " bound to " + to_string({config_.local_node, port}));
     if (port == qrtr::port_control) reset_network(id);
     return 0;
 }
@@ -164,7 +194,7 @@ int Fabric::autobind(SocketId id) {
     if (!port) return EADDRINUSE;
     ports_[*port] = id;
     socket->port = *port;
-    trace(TraceSource::fabric, "bind", "socket " + std::to_string(id) + " autobound to " + to_string({config_.local_node, *port}));
+    trace(TraceSource::fabric, TraceKind::bind, "socket " + std::to_string(id) + " autobound to " + to_string({config_.local_node, *port}));
     return 0;
 }
 
@@ -178,7 +208,7 @@ void Fabric::close_socket(SocketId id) {
     auto it = sockets_.find(id);
     if (it == sockets_.end()) return;
     Socket& socket = *it->second;
-    trace(TraceSource::fabric, "close", "socket " + std::to_string(id) + " released (port " + std::to_string(socket.port) + ")");
+    trace(TraceSource::fabric, TraceKind::close, "socket " + std::to_string(id) + " released (port " + std::to_string(socket.port) + ")");
     // Sends of this socket still waiting for a window are dropped with it.
     for (auto& [link_id, link] : links_)
         for (auto& [remote, flow] : link->flows)
@@ -194,7 +224,7 @@ void Fabric::reset_network(SocketId except) {
         ++socket->reset_generation;
         socket->sink->post_error(ENETRESET, socket->reset_generation);
     }
-    trace(TraceSource::fabric, "netreset", "ENETRESET posted to every bound socket");
+    trace(TraceSource::fabric, TraceKind::netreset, "ENETRESET posted to every bound socket");
 }
 
 int Fabric::deliver_local(const Socket* sender, std::uint32_t port, Datagram datagram, PacketType type) {
@@ -205,14 +235,16 @@ int Fabric::deliver_local(const Socket* sender, std::uint32_t port, Datagram dat
     if (receiver == sender) return ENODEV;
     // Traced before the receiver acts on it, so what it does follows in the trace.
     if (tracing())
-        trace(TraceSource::fabric, "deliver",
+        trace(TraceSource::fabric, TraceKind::deliver,
           std::string(qrtr::to_string(type)) + " " + to_string(datagram.from) + " -> " +
               to_string({config_.local_node, port}) + " " + std::to_string(datagram.payload.size()) + " bytes" +
-              (datagram.confirm_rx ? " confirm_rx" : ""));
+              (datagram.confirm_rx ? " confirm_rx" : ""),
+          packet_fields(type, datagram.from, {config_.local_node, port}, datagram.payload));
     if (delivery_observer_ && type == PacketType::data) delivery_observer_({config_.local_node, port}, receiver->owner_pid, datagram);
     if (!receiver->sink->deliver(datagram)) {
-        trace(TraceSource::fabric, "drop",
-              to_string(datagram.from) + " -> " + to_string({config_.local_node, port}) + ": receive queue full (ENOSPC)");
+        trace(TraceSource::fabric, TraceKind::drop,
+              to_string(datagram.from) + " -> " + to_string({config_.local_node, port}) + ": receive queue full (ENOSPC)",
+              packet_fields(type, datagram.from, {config_.local_node, port}, datagram.payload));
         return ENOSPC;
     }
     return 0;
@@ -229,14 +261,15 @@ int Fabric::transmit(Link& link, PacketType type, QrtrAddress from, QrtrAddress 
     packet.payload.assign(payload.begin(), payload.end());
     if (packet.payload.empty()) {
         // A zero-size packet is invalid on a link; the kernel never sends one.
-        trace(TraceSource::fabric, "drop", "empty datagram towards " + to_string(to) + " not sent on link " + link.name);
+        trace(TraceSource::fabric, TraceKind::drop, "empty datagram towards " + to_string(to) + " not sent on link " + link.name);
         return 0;
     }
     Bytes wire = qrtr::encode_v1(packet);
     if (tracing())
-        trace(TraceSource::fabric, "link_tx",
+        trace(TraceSource::fabric, TraceKind::link_tx,
           link.name + " " + std::string(qrtr::to_string(type)) + " " + to_string(from) + " -> " + to_string(to) + " " +
-              std::to_string(payload.size()) + " bytes" + (confirm_rx ? " confirm_rx" : ""));
+              std::to_string(payload.size()) + " bytes" + (confirm_rx ? " confirm_rx" : ""),
+          packet_fields(type, from, to, payload, link.name));
     link.transmit(wire);
     return 0;
 }
@@ -312,7 +345,7 @@ void Fabric::complete_send(Socket& socket, QrtrAddress to, Bytes payload, Packet
                 done(result);
                 return;
             }
-            trace(TraceSource::fabric, "flow_wait", to_string(self) + " waits for RESUME_TX from " + to_string(to));
+            trace(TraceSource::fabric, TraceKind::flow_wait, to_string(self) + " waits for RESUME_TX from " + to_string(to));
             flow.waiting.push_back(PendingSend{socket.id, to, std::move(payload), type, std::move(done)});
             return;
         }
@@ -343,7 +376,7 @@ void Fabric::resume_flow(Link& link, QrtrAddress remote) {
     auto it = link.flows.find(remote);
     if (it == link.flows.end()) return;
     it->second.pending = 0;
-    trace(TraceSource::fabric, "flow_resume", "RESUME_TX from " + to_string(remote));
+    trace(TraceSource::fabric, TraceKind::flow_resume, "RESUME_TX from " + to_string(remote));
     std::deque<PendingSend> waiting = std::move(it->second.waiting);
     it->second.waiting.clear();
     for (PendingSend& p : waiting) {
@@ -359,7 +392,7 @@ LinkId Fabric::attach_link(LinkTransmit transmit_fn, std::string name) {
     link->name = std::move(name);
     link->transmit = std::move(transmit_fn);
     LinkId id = link->id;
-    trace(TraceSource::fabric, "link_up", "link " + link->name + " attached");
+    trace(TraceSource::fabric, TraceKind::link_up, "link " + link->name + " attached");
     links_.emplace(id, std::move(link));
     return id;
 }
@@ -370,7 +403,7 @@ void Fabric::learn_node(Link& link, std::uint32_t node) {
     if (!inserted && it->second != link.id) return;  // another link owns it
     if (link.nodes.insert(node).second) {
         departed_nodes_.erase(node);
-        trace(TraceSource::fabric, "node", "node " + std::to_string(node) + " reachable through link " + link.name);
+        trace(TraceSource::fabric, TraceKind::node, "node " + std::to_string(node) + " reachable through link " + link.name);
     }
 }
 
@@ -380,16 +413,18 @@ void Fabric::link_receive(LinkId id, ByteView bytes) {
     Link& link = *it->second;
     auto decoded = qrtr::decode_packet(bytes);
     if (!decoded) {
-        trace(TraceSource::fabric, "drop", "link " + link.name + ": " + describe(decoded.error()));
+        trace(TraceSource::fabric, TraceKind::drop, "link " + link.name + ": " + describe(decoded.error()));
         return;
     }
     const qrtr::Packet& packet = *decoded;
     learn_node(link, packet.src_node);
     if (tracing())
-        trace(TraceSource::fabric, "link_rx",
+        trace(TraceSource::fabric, TraceKind::link_rx,
           link.name + " " + std::string(qrtr::to_string(packet.type)) + " " + to_string({packet.src_node, packet.src_port}) +
               " -> " + to_string({packet.dst_node, packet.dst_port}) + " " + std::to_string(packet.payload.size()) +
-              " bytes" + (packet.confirm_rx ? " confirm_rx" : ""));
+              " bytes" + (packet.confirm_rx ? " confirm_rx" : ""),
+          packet_fields(packet.type, {packet.src_node, packet.src_port}, {packet.dst_node, packet.dst_port}, packet.payload,
+                        link.name));
     if (packet.type == PacketType::new_server) {
         // A remote node may bridge others: the server's node is reached here too.
         if (auto control = qrtr::decode_control(packet.payload); control) {
@@ -402,9 +437,11 @@ void Fabric::link_receive(LinkId id, ByteView bytes) {
     }
     Datagram datagram{QrtrAddress{packet.src_node, packet.src_port}, packet.confirm_rx, packet.payload};
     if (int error = deliver_local(nullptr, packet.dst_port, std::move(datagram), packet.type); error != 0)
-        trace(TraceSource::fabric, "drop",
+        trace(TraceSource::fabric, TraceKind::drop,
               "link " + link.name + ": no local port " + to_string({packet.dst_node, packet.dst_port}) + " (" +
-                  std::strerror(error) + ")");
+                  std::strerror(error) + ")",
+              packet_fields(packet.type, {packet.src_node, packet.src_port}, {packet.dst_node, packet.dst_port}, packet.payload,
+                            link.name));
 }
 
 void Fabric::detach_link(LinkId id) {
@@ -412,7 +449,7 @@ void Fabric::detach_link(LinkId id) {
     if (it == links_.end()) return;
     std::unique_ptr<Link> link = std::move(it->second);
     links_.erase(it);
-    trace(TraceSource::fabric, "link_down", "link " + link->name + " detached");
+    trace(TraceSource::fabric, TraceKind::link_down, "link " + link->name + " detached");
     for (std::uint32_t node : link->nodes) {
         nodes_.erase(node);
         departed_nodes_.insert(node);
@@ -445,7 +482,7 @@ void Fabric::send_control(QrtrAddress to, const Bytes& payload) {
     if (to.node == config_.local_node) {
         if (to.port == qrtr::port_control) return;  // never to itself
         if (int error = deliver_local(nullptr, to.port, Datagram{self, false, payload}, type); error != 0)
-            trace(TraceSource::name_service, "drop",
+            trace(TraceSource::ns, TraceKind::drop,
                   std::string(qrtr::to_string(type)) + " to " + to_string(to) + " lost: " + std::strerror(error));
         return;
     }

@@ -136,7 +136,7 @@ public:
     // broadcast: every link).
     void send_control(QrtrAddress to, const Bytes& payload);
 
-    void trace(TraceSource source, std::string kind, std::string detail) const;
+    void trace(TraceSource source, TraceKind kind, std::string detail, TraceFields fields = {}) const;
     // Whether anyone listens: the packet paths build their trace lines only then.
     bool tracing() const { return static_cast<bool>(trace_); }
 

@@ -60,9 +60,12 @@ Modem::~Modem() { *alive_ = false; }
 
 void Modem::set_state(ModemState state) {
     state_ = state;
-    if (trace_)
-        trace_(TraceEvent{std::chrono::steady_clock::now(), TraceSource::harness, "modem_state",
-                          "modem node " + std::to_string(config_.node) + " " + std::string(to_string(state))});
+    if (trace_) {
+        TraceFields fields;
+        fields.state = std::string(to_string(state));
+        trace_(TraceEvent{std::chrono::steady_clock::now(), TraceSource::modem, TraceKind::modem_state,
+                          "modem node " + std::to_string(config_.node) + " " + std::string(to_string(state)), fields});
+    }
     if (events_.state_changed) events_.state_changed(state);
 }
 
@@ -187,7 +190,7 @@ void Modem::open_next(std::size_t index) {
                 case OpenFailure::fail: return fail_boot(std::move(reason));
                 case OpenFailure::crash: return crash(std::move(reason));
                 case OpenFailure::skip:
-                    if (trace_) trace_(TraceEvent{std::chrono::steady_clock::now(), TraceSource::harness, "open_skipped", reason});
+                    if (trace_) trace_(TraceEvent{std::chrono::steady_clock::now(), TraceSource::modem, TraceKind::open_skipped, reason, {}});
                     return open_next(index + 1);
             }
         }
@@ -224,8 +227,8 @@ void Modem::load(std::size_t partition, std::uint32_t sector) {
     }
     if (sector >= config_.image_sectors || !caller_ids_[partition]) return load(partition + 1, 0);
     std::uint32_t count = std::min(config_.transfer_sectors, config_.image_sectors - sector);
-    read(partition, sector, count, [this, partition, sector, count](const Expected<Bytes, std::string>& bytes) {
-        if (!bytes) return fail_boot("loading " + config_.partitions[partition] + ": " + bytes.error());
+    read(partition, sector, count, [this, partition, sector, count](const Expected<Bytes, ReadFailure>& bytes) {
+        if (!bytes) return fail_boot("loading " + config_.partitions[partition] + ": " + bytes.error().detail);
         Bytes& image = images_[partition];
         image.insert(image.end(), bytes->begin(), bytes->end());
         load(partition, sector + count);
@@ -260,8 +263,7 @@ void Modem::write(std::size_t index, std::uint32_t sector, const Bytes& data, Re
     client_.request(request, std::move(done));
 }
 
-void Modem::read(std::size_t index, std::uint32_t sector, std::uint32_t count,
-                 std::function<void(const Expected<Bytes, std::string>&)> done) {
+void Modem::read(std::size_t index, std::uint32_t sector, std::uint32_t count, ReadHandler done) {
     RMTFS_HIL_ASSERT(index < caller_ids_.size() && caller_ids_[index], "read of a partition that is not open");
     RMTFS_HIL_ASSERT(buffer_address_.has_value(), "read before ALLOC_BUFF");
     RMTFS_HIL_ASSERT(static_cast<std::uint64_t>(count) * rmtfs::sector_size_bytes <= config_.buffer_bytes,
@@ -271,9 +273,12 @@ void Modem::read(std::size_t index, std::uint32_t sector, std::uint32_t count,
     std::uint64_t address = *buffer_address_;
     client_.request(request, [this, address, count, done = std::move(done)](const Response& response) {
         const auto* rw = as<rmtfs::RwIovecResponse>(response);
-        if (rw == nullptr || !rw->result.ok()) return done(unexpected(refusal("RW_IOVEC read", response)));
+        if (rw == nullptr || !rw->result.ok()) {
+            bool timed_out = !response && response.error().kind == RequestFailure::Kind::timeout;
+            return done(unexpected(ReadFailure{refusal("RW_IOVEC read", response), timed_out}));
+        }
         auto bytes = memory_.read(address, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes);
-        if (!bytes) return done(unexpected("shared memory: " + bytes.error()));
+        if (!bytes) return done(unexpected(ReadFailure{"shared memory: " + bytes.error()}));
         done(*bytes);
     });
 }

@@ -70,6 +70,13 @@ struct BootResult {
     std::string reason;  // why it failed: "OPEN /boot/modem_fsg refused: result=1 error=1"
 };
 
+// Why a read brought no data.
+struct ReadFailure {
+    std::string detail;      // refused, failed or unanswered, and how
+    bool timed_out = false;  // no answer within the request timeout
+};
+using ReadHandler = std::function<void(const Expected<Bytes, ReadFailure>&)>;
+
 class Modem {
 public:
     struct Events {
@@ -107,8 +114,7 @@ public:
     // `index`, through the shared buffer.
     void write(std::size_t index, std::uint32_t sector, const Bytes& data, ResponseHandler done);
     // One RW_IOVEC read of `count` sectors; the bytes come from the buffer.
-    void read(std::size_t index, std::uint32_t sector, std::uint32_t count,
-              std::function<void(const Expected<Bytes, std::string>&)> done);
+    void read(std::size_t index, std::uint32_t sector, std::uint32_t count, ReadHandler done);
 
 private:
     void set_state(ModemState state);

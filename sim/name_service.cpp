@@ -48,7 +48,7 @@ std::vector<NameService::Server> NameService::servers_of(std::uint32_t service) 
 bool NameService::deliver(const Datagram& datagram) {
     auto message = qrtr::decode_control(datagram.payload);
     if (!message) {
-        fabric_.trace(TraceSource::name_service, "drop", "from " + to_string(datagram.from) + ": " + describe(message.error()));
+        fabric_.trace(TraceSource::ns, TraceKind::drop, "from " + to_string(datagram.from) + ": " + describe(message.error()));
         return true;
     }
     const QrtrAddress from = datagram.from;
@@ -61,7 +61,7 @@ bool NameService::deliver(const Datagram& datagram) {
         case PacketType::new_lookup: on_new_lookup(from, std::get<qrtr::ServerRecord>(message->body)); break;
         case PacketType::del_lookup: on_del_lookup(from, std::get<qrtr::ServerRecord>(message->body)); break;
         default:
-            fabric_.trace(TraceSource::name_service, "ignore",
+            fabric_.trace(TraceSource::ns, TraceKind::ignore,
                           std::string(qrtr::to_string(message->type)) + " from " + to_string(from));
             break;
     }
@@ -80,7 +80,7 @@ void NameService::notify(QrtrAddress to, const Server* server, bool added) {
 void NameService::announce(QrtrAddress to, const Server& server, bool added) { notify(to, &server, added); }
 
 void NameService::on_hello(QrtrAddress from) {
-    fabric_.trace(TraceSource::name_service, "hello", "HELLO from node " + std::to_string(from.node));
+    fabric_.trace(TraceSource::ns, TraceKind::hello, "HELLO from node " + std::to_string(from.node));
     fabric_.send_control(QrtrAddress{from.node, qrtr::port_control},
                          qrtr::encode_control(ControlMessage::bare(PacketType::hello)));
     for (const auto& [key, server] : servers_)
@@ -88,7 +88,7 @@ void NameService::on_hello(QrtrAddress from) {
 }
 
 void NameService::on_bye(QrtrAddress from) {
-    fabric_.trace(TraceSource::name_service, "bye", "BYE from node " + std::to_string(from.node));
+    fabric_.trace(TraceSource::ns, TraceKind::bye, "BYE from node " + std::to_string(from.node));
     std::vector<std::uint32_t> ports;
     for (const auto& [key, server] : servers_)
         if (server.node == from.node) ports.push_back(server.port);
@@ -107,11 +107,11 @@ void NameService::on_new_server(QrtrAddress from, const qrtr::ServerRecord& reco
         server.port = from.port;
     }
     if (server.service == 0 || server.port == 0) {
-        fabric_.trace(TraceSource::name_service, "reject", "NEW_SERVER with service or port 0 from " + to_string(from));
+        fabric_.trace(TraceSource::ns, TraceKind::reject, "NEW_SERVER with service or port 0 from " + to_string(from));
         return;
     }
     servers_[{server.node, server.port}] = server;
-    fabric_.trace(TraceSource::name_service, "new_server", describe_server(server));
+    fabric_.trace(TraceSource::ns, TraceKind::new_server, describe_server(server));
     if (is_local(server.node)) announce(QrtrAddress{qrtr::node_broadcast, qrtr::port_control}, server, true);
     for (const Lookup& lookup : lookups_)
         if (matches(lookup.service, lookup.instance, server)) notify(lookup.client, &server, true);
@@ -120,7 +120,7 @@ void NameService::on_new_server(QrtrAddress from, const qrtr::ServerRecord& reco
 
 void NameService::on_del_server(QrtrAddress from, const qrtr::ServerRecord& record) {
     if (from.node != record.node || (is_local(from.node) && from.port != record.port)) {
-        fabric_.trace(TraceSource::name_service, "reject",
+        fabric_.trace(TraceSource::ns, TraceKind::reject,
                       "DEL_SERVER for " + to_string({record.node, record.port}) + " from " + to_string(from) +
                           ": a server may only remove itself");
         return;
@@ -133,7 +133,7 @@ void NameService::remove_server(std::uint32_t node, std::uint32_t port, bool bro
     if (it == servers_.end()) return;
     Server server = it->second;
     servers_.erase(it);
-    fabric_.trace(TraceSource::name_service, "del_server", describe_server(server));
+    fabric_.trace(TraceSource::ns, TraceKind::del_server, describe_server(server));
     for (const Lookup& lookup : lookups_)
         if (matches(lookup.service, lookup.instance, server)) notify(lookup.client, &server, false);
     if (broadcast && is_local(server.node))
@@ -144,7 +144,7 @@ void NameService::remove_server(std::uint32_t node, std::uint32_t port, bool bro
 void NameService::on_del_client(QrtrAddress from, const qrtr::ClientRecord& record) {
     // Only the client's own node may say it left; locally, only that port.
     if (from.node != record.node || (is_local(from.node) && from.port != record.port)) {
-        fabric_.trace(TraceSource::name_service, "reject",
+        fabric_.trace(TraceSource::ns, TraceKind::reject,
                       "DEL_CLIENT for " + to_string({record.node, record.port}) + " from " + to_string(from));
         return;
     }
@@ -159,12 +159,12 @@ void NameService::on_del_client(QrtrAddress from, const qrtr::ClientRecord& reco
 
 void NameService::on_new_lookup(QrtrAddress from, const qrtr::ServerRecord& record) {
     if (!is_local(from.node)) {
-        fabric_.trace(TraceSource::name_service, "reject", "NEW_LOOKUP from remote " + to_string(from));
+        fabric_.trace(TraceSource::ns, TraceKind::reject, "NEW_LOOKUP from remote " + to_string(from));
         return;
     }
     Lookup lookup{from, record.service, qrtr::wire_instance(record.instance, record.version)};
     lookups_.push_back(lookup);
-    fabric_.trace(TraceSource::name_service, "new_lookup",
+    fabric_.trace(TraceSource::ns, TraceKind::new_lookup,
                   "lookup by " + to_string(from) + " for service " + std::to_string(lookup.service));
     for (const auto& [key, server] : servers_)
         if (matches(lookup.service, lookup.instance, server)) notify(from, &server, true);

@@ -74,10 +74,10 @@ QrtrEndpoint::~QrtrEndpoint() {
     link_.on_down = nullptr;
 }
 
-void QrtrEndpoint::trace(std::string kind, std::string detail) const {
+void QrtrEndpoint::trace(TraceKind kind, std::string detail) const {
     if (trace_)
-        trace_(TraceEvent{std::chrono::steady_clock::now(), TraceSource::harness, std::move(kind),
-                          "node " + std::to_string(node_) + ": " + std::move(detail)});
+        trace_(TraceEvent{std::chrono::steady_clock::now(), TraceSource::modem, kind,
+                          "node " + std::to_string(node_) + ": " + std::move(detail), {}});
 }
 
 void QrtrEndpoint::hello() {
@@ -124,7 +124,7 @@ void QrtrEndpoint::receive(ByteView bytes) {
     auto decoded = qrtr::decode_packet(bytes);
     if (!decoded) {
         ++dropped_;
-        trace("drop", describe(decoded.error()));
+        trace(TraceKind::drop, describe(decoded.error()));
         return;
     }
     const qrtr::Packet& packet = *decoded;
@@ -149,7 +149,7 @@ void QrtrEndpoint::receive(ByteView bytes) {
     auto control = qrtr::decode_control(packet.payload);
     if (!control) {
         ++dropped_;
-        trace("drop", std::string(qrtr::to_string(packet.type)) + ": " + describe(control.error()));
+        trace(TraceKind::drop, std::string(qrtr::to_string(packet.type)) + ": " + describe(control.error()));
         return;
     }
     switch (control->type) {
@@ -160,10 +160,10 @@ void QrtrEndpoint::receive(ByteView bytes) {
             RemoteServer server{s.service, s.version, s.instance, {s.node, s.port}};
             if (control->type == PacketType::new_server) {
                 servers_[{s.node, s.port}] = server;
-                trace("server_up", "service " + std::to_string(s.service) + " at " + to_string(server.address));
+                trace(TraceKind::server_up, "service " + std::to_string(s.service) + " at " + to_string(server.address));
                 if (events_.server_added) events_.server_added(server);
             } else if (servers_.erase({s.node, s.port}) > 0) {
-                trace("server_down", "service " + std::to_string(s.service) + " at " + to_string(server.address));
+                trace(TraceKind::server_down, "service " + std::to_string(s.service) + " at " + to_string(server.address));
                 if (events_.server_removed) events_.server_removed(server);
             }
             return;

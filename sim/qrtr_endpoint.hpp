@@ -99,7 +99,7 @@ private:
     void receive(ByteView bytes);
     // Forgets every server `gone` says is gone, telling whoever listens.
     void remove_servers(const std::function<bool(const RemoteServer&)>& gone);
-    void trace(std::string kind, std::string detail) const;
+    void trace(TraceKind kind, std::string detail) const;
 
     Link& link_;
     std::uint32_t node_;

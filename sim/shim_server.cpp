@@ -187,7 +187,7 @@ private:
                     close_channel();
                     return false;
                 }
-                fabric.trace(TraceSource::remoteproc, "open", rproc_->sysfs_name() + " state opened (" + path + ")");
+                fabric.trace(TraceSource::remoteproc, TraceKind::open, rproc_->sysfs_name() + " state opened (" + path + ")");
                 return reply(0, {}, 1);
             }
             case SHIM_OP_RPROC_READ: {
@@ -296,7 +296,7 @@ private:
     }
 
     void protocol_error(const std::string& what) {
-        server_.fabric_.trace(TraceSource::harness, "shim_protocol_error", what);
+        server_.fabric_.trace(TraceSource::harness, TraceKind::shim_protocol_error, what);
         close_channel();
     }
 

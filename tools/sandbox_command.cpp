@@ -165,7 +165,7 @@ int sandbox(cli::Arguments& arguments) {
 
     fs::path trace_path = options.trace.value_or(sandbox.world().root() / "trace.log");
     TraceFile trace(trace_path);
-    sandbox.fabric().set_trace([&](const sim::TraceEvent& e) { trace.write(e.at, sim::to_string(e.source), e.kind, e.detail); });
+    sandbox.fabric().set_trace([&](const sim::TraceEvent& e) { trace.write(e.at, sim::to_string(e.source), sim::to_string(e.kind), e.detail); });
     sandbox.modem().watch([&](const sim::Remoteproc& r, const sim::Remoteproc::Change& c) {
         trace.write(std::chrono::steady_clock::now(), "remoteproc", "state",
                     r.sysfs_name() + " '" + std::string(c.command) + "' -> " +

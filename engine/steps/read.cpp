@@ -30,7 +30,7 @@ std::optional<StepFailure> ReadStep::run(StepContext& context) const {
     if (!index) return index.error();
     ReadResult read = context.target.read(modem, *index, sector, sectors);
     if (!read.sent) return StepFailure{"read of " + partition + ": " + read.detail, true};
-    if (!read.ok && read.detail.find("timeout") != std::string::npos) context.unanswered("a read of " + partition, modem);
+    if (!read.ok && read.timed_out) context.unanswered("a read of " + partition, modem);
     std::string what = describe();
     if (expect == ReadExpectation::ok && !read.ok) return StepFailure{what + " failed: " + read.detail};
     if (expect == ReadExpectation::failed && read.ok) return StepFailure{what + " succeeded; the scenario expects it to fail"};

@@ -40,7 +40,7 @@ std::optional<StepFailure> WriteStep::run(StepContext& context) const {
     Bytes bytes = bytes_of(data, context.seed, static_cast<std::size_t>(sectors) * rmtfs::sector_size_bytes);
     WriteResult result = context.target.write(modem, *index, sector, bytes);
     if (!result.sent) return StepFailure{"write of " + partition + ": " + result.detail, true};
-    if (result.detail.starts_with("timeout")) context.unanswered("a write of " + partition, modem);
+    if (result.timed_out) context.unanswered("a write of " + partition, modem);
     if (!as_expected(result.outcome, expect))
         return StepFailure{describe() + ": " + std::string(sim::to_string(result.outcome)) + " (" + result.detail +
                            "), expected " + std::string(name_of(expect))};

@@ -22,6 +22,7 @@ namespace rmtfs_hil::engine {
 namespace {
 
 using testing::sample_report;
+using sim::TraceKind;
 
 std::size_t count(const std::string& text, const std::string& needle) {
     std::size_t n = 0;
@@ -227,7 +228,10 @@ TEST(ReportJson, RoundTripsEveryField) {
         s.name = s.name.substr(0, s.name.find('\xff'));
         for (auto& v : s.ledger_violations) v = v.substr(0, v.find('\xff'));
         for (auto& l : s.daemon_log) l = l.substr(0, l.find('\xff'));
-        for (auto& e : s.trace) e.detail = e.detail.substr(0, e.detail.find('\xff'));
+        for (auto& e : s.trace) {
+            e.detail = e.detail.substr(0, e.detail.find('\xff'));
+            if (e.fields.packet) e.fields.packet->link = e.fields.packet->link.substr(0, e.fields.packet->link.find('\xff'));
+        }
         for (auto& st : s.steps) st.note = st.note.substr(0, st.note.find('\xff')),
                                  st.message = st.message.substr(0, st.message.find('\xff'));
         s.description = s.description.substr(0, s.description.find('\xff'));
@@ -402,7 +406,7 @@ TEST(ReportEscaping, HostileTextNeverReachesHtmlRaw) {
     EXPECT_EQ(html.find("<!-- c -->"), std::string::npos);
     EXPECT_EQ(html.find("<evil>"), std::string::npos);
     EXPECT_EQ(html.find("<where>"), std::string::npos);
-    EXPECT_EQ(html.find("<source>"), std::string::npos);
+    EXPECT_EQ(html.find("<script>alert(2)"), std::string::npos);  // a packet's message name
     EXPECT_EQ(html.find('\x1b'), std::string::npos);
     EXPECT_EQ(html.find('\x01'), std::string::npos);
     EXPECT_EQ(html.find('\x7f'), std::string::npos);
@@ -569,7 +573,10 @@ TEST(ReportHtml, TimelineHasLanesArrowsAndFaults) {
     EXPECT_NE(svg.find("marker-end=\"url(#t0-in)\""), std::string::npos);
     EXPECT_NE(svg.find("marker-end=\"url(#t0-out)\""), std::string::npos);
     EXPECT_NE(svg.find("marker-end=\"url(#t0-ctl)\""), std::string::npos);
-    EXPECT_NE(svg.find(">DATA 38B</text>"), std::string::npos);
+    // Arrows are labelled with the RMTFS message the packet carries.
+    EXPECT_NE(svg.find(">OPEN 38B</text>"), std::string::npos);
+    EXPECT_NE(svg.find(">OPEN response 25B</text>"), std::string::npos);
+    EXPECT_NE(svg.find(">NEW_SERVER 20B</text>"), std::string::npos);
     // modem lane x = 78 + 59 = 137, daemon lane x = 255: an inbound arrow runs from one to the other.
     EXPECT_NE(svg.find("<line class=\"arrow\" x1=\"137\" y1=\""), std::string::npos);
     EXPECT_NE(svg.find("<line class=\"arrow\" x1=\"255\" y1=\""), std::string::npos);
@@ -586,13 +593,17 @@ TEST(ReportHtml, TimelineHasLanesArrowsAndFaults) {
 
 TEST(ReportHtml, TimelineMergesReceivedPacketsIntoTheirDelivery) {
     ScenarioResult s;
-    s.trace = {{0, "fabric", "link_rx", "modem HELLO 0:ctrl -> bcast:ctrl 20 bytes"},
-               {0, "fabric", "deliver", "HELLO 0:ctrl -> 1:ctrl 20 bytes"},
-               {1, "fabric", "link_rx", "modem DATA 0:77 -> 1:14 38 bytes"},
-               {1, "fabric", "deliver", "DATA 0:77 -> 1:14 38 bytes"},
-               {2, "fabric", "link_rx", "modem RESUME_TX 0:77 -> 1:14 20 bytes"},  // never delivered: drawn itself
-               {3, "fabric", "link_tx", "modem DATA 1:14 -> 0:77 14 bytes confirm_rx"},
-               {4, "fabric", "link_up", "link modem attached"}};
+    using testing::packet, testing::event, testing::ctrl, testing::bcast;
+    const auto fabric = sim::TraceSource::fabric;
+    s.trace = {
+        event(0, fabric, TraceKind::link_rx, "modem HELLO", packet("HELLO", 0, ctrl, bcast, ctrl, 20, "modem")),
+        event(0, fabric, TraceKind::deliver, "HELLO", packet("HELLO", 0, ctrl, 1, ctrl, 20)),
+        event(1, fabric, TraceKind::link_rx, "modem DATA", packet("DATA", 0, 77, 1, 14, 38, "modem")),
+        event(1, fabric, TraceKind::deliver, "DATA", packet("DATA", 0, 77, 1, 14, 38)),
+        // never delivered: drawn itself
+        event(2, fabric, TraceKind::link_rx, "modem RESUME_TX", packet("RESUME_TX", 0, 77, 1, 14, 20, "modem")),
+        event(3, fabric, TraceKind::link_tx, "modem DATA", packet("DATA", 1, 14, 0, 77, 14, "modem")),
+        event(4, fabric, TraceKind::link_up, "link modem attached")};
     const std::string svg = render_timeline_svg(s, "m");
     EXPECT_EQ(count(svg, "<line class=\"arrow\""), 4u);
     EXPECT_EQ(count(svg, "data-kind=\"link_rx\""), 1u);
@@ -605,9 +616,10 @@ TEST(ReportHtml, TimelineMergesReceivedPacketsIntoTheirDelivery) {
 TEST(ReportHtml, TimelineCapsTheEventsItDraws) {
     ScenarioResult s;
     s.name = "long";
-    for (int i = 0; i < 1000; ++i) s.trace.push_back({double(i), "server", "log", "line " + std::to_string(i)});
-    s.trace[700] = {700, "harness", "signal", "signal 9 to the daemon"};
-    s.trace[900] = {900, "remoteproc", "state", "running -> crashed"};
+    for (int i = 0; i < 1000; ++i)
+        s.trace.push_back(testing::event(double(i), sim::TraceSource::server, TraceKind::log, "line " + std::to_string(i)));
+    s.trace[700] = testing::event(700, sim::TraceSource::harness, TraceKind::signal, "signal 9 to the daemon");
+    s.trace[900] = testing::event(900, sim::TraceSource::remoteproc, TraceKind::state, "running -> crashed");
     const std::string svg = render_timeline_svg(s);
     EXPECT_EQ(count(svg, "<g class=\"ev"), timeline_event_cap + 2);
     EXPECT_EQ(count(svg, "<g class=\"elided\">"), 3u);  // 400..699, 701..899, 901..999

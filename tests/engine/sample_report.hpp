@@ -8,8 +8,51 @@
 #include <vector>
 
 #include "engine/report.hpp"
+#include "proto/qrtr_packet.hpp"
+#include "sim/trace.hpp"
 
 namespace rmtfs_hil::testing {
+
+using sim::TraceKind;
+using sim::TraceSource;
+
+inline engine::TraceEntry event(double at, TraceSource source, TraceKind kind, std::string detail,
+                                sim::TraceFields fields = {}) {
+    return {at, source, kind, std::move(detail), std::move(fields)};
+}
+
+// The modem is node 0 (port 77), the daemon node 1 (port 14).
+inline constexpr std::uint32_t modem_node = 0, modem_port = 77, daemon_node = 1, daemon_port = 14;
+inline constexpr std::uint32_t ctrl = qrtr::port_control, bcast = qrtr::node_broadcast;
+
+// A packet event's fields; `message` names the RMTFS message of a DATA packet.
+inline sim::TraceFields packet(std::string type, std::uint32_t from_node, std::uint32_t from_port, std::uint32_t to_node,
+                               std::uint32_t to_port, std::uint32_t bytes, std::string link = "",
+                               std::string message = "", std::string qmi = "request") {
+    sim::TracePacket p;
+    p.type = std::move(type);
+    p.from_node = from_node, p.from_port = from_port, p.to_node = to_node, p.to_port = to_port;
+    p.bytes = bytes;
+    p.link = std::move(link);
+    if (!message.empty()) p.qmi = std::move(qmi), p.message = std::move(message);
+    sim::TraceFields fields;
+    fields.packet = std::move(p);
+    return fields;
+}
+
+inline sim::TraceFields killed_by(int signal) {
+    sim::TraceFields fields;
+    fields.exit.emplace().signal = signal;
+    return fields;
+}
+
+inline sim::TraceFields io_fault_at(std::size_t id, std::string file, std::uint64_t sector) {
+    sim::TraceFields fields;
+    fields.io_fault = id;
+    fields.file = std::move(file);
+    fields.sector = sector;
+    return fields;
+}
 
 // Text no report may pass through unescaped.
 inline const std::string hostile_name = "hostile-</script><b>bold</b>";
@@ -50,50 +93,61 @@ inline engine::ScenarioResult sigkill_scenario() {
          1712.0, "scenarios/process/sigkill-during-write.json:19:5"},
         {5, "expect", "", "skipped", "", 0, 0, "scenarios/process/sigkill-during-write.json:22:5"},
     };
-    auto add = [&s](double at, std::string source, std::string kind, std::string detail) {
-        s.trace.push_back({at, std::move(source), std::move(kind), std::move(detail)});
+    auto add = [&s](double at, TraceSource source, TraceKind kind, std::string detail, sim::TraceFields fields = {}) {
+        s.trace.push_back(event(at, source, kind, std::move(detail), std::move(fields)));
     };
     double t = 0;
-    add(t, "server", "started", "pid 4242 (start 1)");
-    add(t += 0.4, "server", "log", "rmtfs: starting, storage in /tmp/rmtfs-hil/storage");
-    add(t += 0.1, "fabric", "deliver", "NEW_SERVER 1:14 -> 1:ctrl 20 bytes");
-    add(t += 0.1, "ns", "new_server", "service 14 version 1 instance 0 at 1:14");
-    add(t += 0.1, "fabric", "link_tx", "modem0 NEW_SERVER 1:ctrl -> bcast:ctrl 20 bytes");
-    add(t += 0.2, "remoteproc", "state", "remoteproc0: offline -> running");
-    add(t += 0.1, "modem", "state", "modem: booting");
-    add(t += 0.3, "modem", "server_up", "service 14 at 1:14");
+    add(t, TraceSource::server, TraceKind::started, "pid 4242 (start 1)");
+    add(t += 0.4, TraceSource::server, TraceKind::log, "rmtfs: starting, storage in /tmp/rmtfs-hil/storage");
+    add(t += 0.1, TraceSource::fabric, TraceKind::deliver, "NEW_SERVER 1:14 -> 1:ctrl 20 bytes",
+        packet("NEW_SERVER", daemon_node, daemon_port, daemon_node, ctrl, 20));
+    add(t += 0.1, TraceSource::ns, TraceKind::new_server, "service 14 version 1 instance 0 at 1:14");
+    add(t += 0.1, TraceSource::fabric, TraceKind::link_tx, "modem0 NEW_SERVER 1:ctrl -> bcast:ctrl 20 bytes",
+        packet("NEW_SERVER", daemon_node, ctrl, bcast, ctrl, 20, "modem0"));
+    add(t += 0.2, TraceSource::remoteproc, TraceKind::state, "remoteproc0: offline -> running");
+    add(t += 0.1, TraceSource::modem, TraceKind::state, "modem: booting");
+    add(t += 0.3, TraceSource::modem, TraceKind::server_up, "service 14 at 1:14");
     int request = 0;
-    auto exchange = [&](const std::string& what, int bytes_in, int bytes_out) {
-        add(t += 0.5, "fabric", "link_rx", "modem0 DATA 0:77 -> 1:14 " + std::to_string(bytes_in) + " bytes");
-        add(t += 0.05, "fabric", "deliver", "DATA 0:77 -> 1:14 " + std::to_string(bytes_in) + " bytes");
-        add(t += 0.2, "server", "log", "rmtfs: " + what + " (request " + std::to_string(++request) + ")");
-        add(t += 0.1, "fabric", "link_tx", "modem0 DATA 1:14 -> 0:77 " + std::to_string(bytes_out) + " bytes");
+    auto exchange = [&](const std::string& what, const std::string& message, int bytes_in, int bytes_out) {
+        const auto in = static_cast<std::uint32_t>(bytes_in), out = static_cast<std::uint32_t>(bytes_out);
+        add(t += 0.5, TraceSource::fabric, TraceKind::link_rx, "modem0 DATA 0:77 -> 1:14 " + std::to_string(in) + " bytes",
+            packet("DATA", modem_node, modem_port, daemon_node, daemon_port, in, "modem0", message));
+        add(t += 0.05, TraceSource::fabric, TraceKind::deliver, "DATA 0:77 -> 1:14 " + std::to_string(in) + " bytes",
+            packet("DATA", modem_node, modem_port, daemon_node, daemon_port, in, "", message));
+        add(t += 0.2, TraceSource::server, TraceKind::log, "rmtfs: " + what + " (request " + std::to_string(++request) + ")");
+        add(t += 0.1, TraceSource::fabric, TraceKind::link_tx, "modem0 DATA 1:14 -> 0:77 " + std::to_string(out) + " bytes",
+            packet("DATA", daemon_node, daemon_port, modem_node, modem_port, out, "modem0", message, "response"));
     };
     // The fault comes early: the browser test looks for it in the first screenful.
-    exchange("open /boot/modem_fs1 => caller id 1", 38, 25);
-    add(t += 1, "modem", "booted", "modem");
-    exchange("write 4 sectors of modem_fs1 at 8", 40, 18);
-    add(t += 0.5, "harness", "fault_armed", "SIGKILL at RW_IOVEC #2");
-    add(t += 0.5, "fabric", "link_rx", "modem0 DATA 0:77 -> 1:14 40 bytes");
-    add(t += 0.05, "fabric", "deliver", "DATA 0:77 -> 1:14 40 bytes");
-    add(t += 0.01, "harness", "fault", "SIGKILL to the daemon at RW_IOVEC #2");
-    add(t += 0.3, "server", "ended", "killed by SIGKILL");
-    add(t += 0.2, "ns", "del_server", "service 14 version 1 instance 0 at 1:14");
-    add(t += 0.1, "modem", "service_lost", "modem");
-    add(t += 0.1, "fabric", "drop", "1:14 -> 0:77: no socket (ENOTCONN)");
-    add(t += 1000, "harness", "restart", "starting the daemon again");
-    add(t += 2, "server", "started", "pid 4250 (start 2)");
-    add(t += 0.5, "fabric", "deliver", "NEW_SERVER 1:14 -> 1:ctrl 20 bytes");
-    add(t += 0.1, "ns", "new_server", "service 14 version 1 instance 0 at 1:14");
-    add(t += 0.2, "modem", "recovered", "modem");
-    add(t += 0.1, "fabric", "bind", "socket 3 bound to 1:14");
-    exchange("alloc buff 2097152 bytes", 21, 25);
+    exchange("open /boot/modem_fs1 => caller id 1", "OPEN", 38, 25);
+    add(t += 1, TraceSource::modem, TraceKind::booted, "modem");
+    exchange("write 4 sectors of modem_fs1 at 8", "RW_IOVEC", 40, 18);
+    add(t += 0.5, TraceSource::harness, TraceKind::fault_armed, "SIGKILL at RW_IOVEC #2");
+    add(t += 0.5, TraceSource::fabric, TraceKind::link_rx, "modem0 DATA 0:77 -> 1:14 40 bytes",
+        packet("DATA", modem_node, modem_port, daemon_node, daemon_port, 40, "modem0", "RW_IOVEC"));
+    add(t += 0.05, TraceSource::fabric, TraceKind::deliver, "DATA 0:77 -> 1:14 40 bytes",
+        packet("DATA", modem_node, modem_port, daemon_node, daemon_port, 40, "", "RW_IOVEC"));
+    add(t += 0.01, TraceSource::harness, TraceKind::fault, "SIGKILL to the daemon at RW_IOVEC #2");
+    add(t += 0.3, TraceSource::server, TraceKind::ended, "killed by SIGKILL", killed_by(9));
+    add(t += 0.2, TraceSource::ns, TraceKind::del_server, "service 14 version 1 instance 0 at 1:14");
+    add(t += 0.1, TraceSource::modem, TraceKind::service_lost, "modem");
+    add(t += 0.1, TraceSource::fabric, TraceKind::drop, "1:14 -> 0:77: no socket (ENOTCONN)",
+        packet("DATA", daemon_node, daemon_port, modem_node, modem_port, 25, "", "RW_IOVEC", "response"));
+    add(t += 1000, TraceSource::harness, TraceKind::restart, "starting the daemon again");
+    add(t += 2, TraceSource::server, TraceKind::started, "pid 4250 (start 2)");
+    add(t += 0.5, TraceSource::fabric, TraceKind::deliver, "NEW_SERVER 1:14 -> 1:ctrl 20 bytes",
+        packet("NEW_SERVER", daemon_node, daemon_port, daemon_node, ctrl, 20));
+    add(t += 0.1, TraceSource::ns, TraceKind::new_server, "service 14 version 1 instance 0 at 1:14");
+    add(t += 0.2, TraceSource::modem, TraceKind::recovered, "modem");
+    add(t += 0.1, TraceSource::fabric, TraceKind::bind, "socket 3 bound to 1:14");
+    exchange("alloc buff 2097152 bytes", "ALLOC_BUFF", 21, 25);
     // Long steady traffic: far past the timeline's cap.
-    for (int i = 0; i < 130; ++i) exchange("read 1 sector of modem_fs1 at " + std::to_string(i % 64), 40, 18 + 512);
-    add(t += 3, "server", "io_fault", "EIO on write of modem_fs1 (nth 1)");
-    add(t += 0.5, "remoteproc", "state", "remoteproc0: running -> crashed");
-    add(t += 0.5, "modem", "crashed", "modem: EFS sync failed");
-    for (int i = 0; i < 20; ++i) exchange("sync", 12, 12);
+    for (int i = 0; i < 130; ++i) exchange("read 1 sector of modem_fs1 at " + std::to_string(i % 64), "RW_IOVEC", 40, 18 + 512);
+    add(t += 3, TraceSource::server, TraceKind::io_fault, "EIO on write of modem_fs1 (nth 1)",
+        io_fault_at(0, "modem_fs1", 8));
+    add(t += 0.5, TraceSource::remoteproc, TraceKind::state, "remoteproc0: running -> crashed");
+    add(t += 0.5, TraceSource::modem, TraceKind::crashed, "modem: EFS sync failed");
+    for (int i = 0; i < 20; ++i) exchange("sync", "FORCE_SYNC_IND", 12, 12);
     for (std::size_t i = 0; i < 60; ++i)
         s.daemon_log.push_back("rmtfs: line " + std::to_string(i) + " of the daemon's log <ok>");
     return s;
@@ -115,10 +169,12 @@ inline engine::ScenarioResult clean_scenario() {
     s.steps = {{0, "boot", "", "passed", "", 0, 400, "scenarios/basic/boot-clean.json:9:5"},
                {1, "expect", "", "passed", "", 400, 401, "scenarios/basic/boot-clean.json:10:5"}};
     double t = 0;
-    s.trace.push_back({t, "server", "started", "pid 100 (start 1)"});
+    s.trace.push_back(event(t, TraceSource::server, TraceKind::started, "pid 100 (start 1)"));
     for (int i = 0; i < 6; ++i) {
-        s.trace.push_back({t += 1, "fabric", "deliver", "DATA 0:77 -> 1:14 38 bytes"});
-        s.trace.push_back({t += 1, "fabric", "link_tx", "modem0 DATA 1:14 -> 0:77 25 bytes"});
+        s.trace.push_back(event(t += 1, TraceSource::fabric, TraceKind::deliver, "DATA 0:77 -> 1:14 38 bytes",
+                                packet("DATA", modem_node, modem_port, daemon_node, daemon_port, 38)));
+        s.trace.push_back(event(t += 1, TraceSource::fabric, TraceKind::link_tx, "modem0 DATA 1:14 -> 0:77 25 bytes",
+                                packet("DATA", daemon_node, daemon_port, modem_node, modem_port, 25, "modem0")));
     }
     s.daemon_log = {"rmtfs: starting", "rmtfs: open /boot/modem_fs1"};
     return s;
@@ -142,9 +198,11 @@ inline engine::ScenarioResult hostile_scenario() {
     s.ledger_verdict = "1 violation";
     s.ledger_violations = {"violation: " + hostile_text};
     s.steps = {{0, "power_loss", hostile_text, "error", "message: " + hostile_text, 0, 5, "<where>:1:1"}};
-    s.trace = {{0, "harness", "power_loss", "detail: " + hostile_text},
-               {1, "server", "log", "log: " + hostile_text},
-               {2, "<source>", "<kind>", "</svg></script><script>alert(1)</script>"}};
+    s.trace = {event(0, TraceSource::harness, TraceKind::power_loss, "detail: " + hostile_text),
+               event(1, TraceSource::server, TraceKind::log, "log: " + hostile_text),
+               event(2, TraceSource::fabric, TraceKind::deliver, "</svg></script><script>alert(1)</script>",
+                     packet("DATA", modem_node, modem_port, daemon_node, daemon_port, 9, hostile_text,
+                            "</svg><script>alert(2)</script>"))};
     s.daemon_log = {"<script>alert('log')</script>", hostile_text, "]]>"};
     return s;
 }
@@ -177,10 +235,10 @@ inline engine::ScenarioResult fixed_scenario() {
     s.modem_up_at_end = true;
     s.recovery_ms = 80.0;
     s.ledger_verdict = "clean: 4 writes (4 ok)";
-    s.trace = {{0, "server", "started", "pid 7 (start 1)"},
-               {10, "harness", "io_fault_armed", "sync of modem_fs1 fails with EIO"},
-               {20, "server", "io_fault", "EIO on sync of modem_fs1"},
-               {100, "modem", "recovered", "modem"}};
+    s.trace = {event(0, TraceSource::server, TraceKind::started, "pid 7 (start 1)"),
+               event(10, TraceSource::harness, TraceKind::io_fault_armed, "sync of modem_fs1 fails with EIO"),
+               event(20, TraceSource::server, TraceKind::io_fault, "EIO on sync of modem_fs1"),
+               event(100, TraceSource::modem, TraceKind::recovered, "modem")};
     return s;
 }
 

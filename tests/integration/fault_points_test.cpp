@@ -62,8 +62,8 @@ TEST_F(FaultPoints, SigstopAtARequestHoldsItsAnswerUntilSigcont) {
     EXPECT_GE(took, 250ms) << "the answer came while the daemon was stopped" << evidence();
     bool stopped = false, continued = false;
     for (const auto& e : rig->events()) {
-        stopped |= e.source == "server" && e.kind == "stopped";
-        continued |= e.source == "server" && e.kind == "continued";
+        stopped |= e.source == sim::TraceSource::server && e.kind == sim::TraceKind::stopped;
+        continued |= e.source == sim::TraceSource::server && e.kind == sim::TraceKind::continued;
     }
     EXPECT_TRUE(stopped && continued) << evidence();
     EXPECT_TRUE(rig->daemon_running());
@@ -210,7 +210,7 @@ TEST_F(FaultPoints, ANetworkResetMakesTheDaemonRepublishAndAReopeningModemCarrie
     // The daemon closes, reopens and publishes again; the modem reopens its handles.
     auto recovered = [&] {
         for (const auto& e : rig->events())
-            if (e.source == "modem" && e.kind == "recovered") return true;
+            if (e.source == sim::TraceSource::modem && e.kind == sim::TraceKind::recovered) return true;
         return false;
     };
     ASSERT_TRUE(rig->run_until(recovered, 10s)) << evidence();

@@ -53,7 +53,7 @@ protected:
         auto created = server::Sandbox::create(io, {});
         ASSERT_TRUE(created) << created.error().message;
         sandbox = std::move(*created);
-        sandbox->fabric().set_trace([this](const sim::TraceEvent& e) { trace.push_back(e.kind + " " + e.detail); });
+        sandbox->fabric().set_trace([this](const sim::TraceEvent& e) { trace.push_back(std::string(sim::to_string(e.kind)) + " " + e.detail); });
         // Recognisable images: partition n holds pattern(salt n).
         const auto& partitions = sandbox->board().partitions;
         for (std::size_t i = 0; i < partitions.size(); ++i) {
@@ -252,10 +252,10 @@ TEST_F(ModemAgainstReadOnlyRmtfs, AcknowledgedWritesNeverReachStorageAndTheLedge
     auto response = ledgered_write(0, 20, data);
     ASSERT_TRUE(response && *response) << evidence();
     ASSERT_TRUE(std::get<rmtfs::RwIovecResponse>(**response).result.ok()) << "the daemon acknowledged the write";
-    auto read_back = std::optional<Expected<Bytes, std::string>>();
-    modem->read(0, 20, 4, [&](const Expected<Bytes, std::string>& r) { read_back = r; });
+    auto read_back = std::optional<Expected<Bytes, sim::ReadFailure>>();
+    modem->read(0, 20, 4, [&](const Expected<Bytes, sim::ReadFailure>& r) { read_back = r; });
     ASSERT_TRUE(run_until([&] { return read_back.has_value(); }));
-    ASSERT_TRUE(*read_back) << read_back->error();
+    ASSERT_TRUE(*read_back) << read_back->error().detail;
     EXPECT_EQ(**read_back, data) << "the daemon's in-memory copy holds the write";
     auto violations = ledger.check(sandbox->board().partitions[0].label, storage_of(0));
     ASSERT_EQ(violations.size(), 1u) << "expected the acknowledged write to be missing from storage";

@@ -52,7 +52,7 @@ protected:
         auto created = server::Sandbox::create(io, {});
         ASSERT_TRUE(created) << created.error().message;
         sandbox = std::move(*created);
-        sandbox->fabric().set_trace([this](const sim::TraceEvent& e) { trace.push_back(e.kind + " " + e.detail); });
+        sandbox->fabric().set_trace([this](const sim::TraceEvent& e) { trace.push_back(std::string(sim::to_string(e.kind)) + " " + e.detail); });
         lookup_socket = sandbox->fabric().open_socket(lookup);
         qrtr::ServerRecord wanted{rmtfs::service_id, 0, 0, 0, 0};
         sandbox->fabric().send(lookup_socket, {1, qrtr::port_control},

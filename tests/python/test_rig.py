@@ -230,3 +230,39 @@ def test_a_write_the_modem_cannot_send_raises_instead_of_aborting(make_rig):
     with pytest.raises(ValueError, match="do not fit the modem's 1048576-byte buffer"):
         rig.write(partition=0, sector=0, data=bytes(2049 * 512))
     assert rig.write(partition=0, sector=0, data=bytes(2048 * 512)).outcome == "ok"
+
+
+def test_the_trace_carries_typed_events(make_rig):
+    """events() gives each event's fields, as the JSON report writes them:
+    nothing a test reads has to be parsed out of a detail line."""
+    rig = started(make_rig())
+    assert rig.boot_modem().ok
+    booted = len(rig.events())
+    io_fault = rig.io_fault("write", "EIO", file="modem_fs1", nth=2)
+    assert rig.write(partition=0, sector=8, data=sectors(4, 0x11)).outcome == "failed"
+    fault = rig.fault_at_request("RW_IOVEC", 1, "sigkill")
+    assert rig.write(partition=0, sector=16, data=sectors(1, 0x22)).outcome == "unknown"
+    assert rig.wait_for_daemon_exit() == "killed by SIGKILL"
+    events = rig.events()
+
+    def where(source, kind):
+        return [e for e in events if e["source"] == source and e["kind"] == kind]
+
+    states = [e["state"] for e in where("remoteproc", "state")]
+    assert states[0] == "running" and set(states) <= {"offline", "running", "crashed"}, where("remoteproc", "state")
+    started_events = where("server", "started")
+    assert len(started_events) == 1 and started_events[0]["pid"] > 0, started_events
+    def requests(since):
+        delivered = [e.get("packet", {}) for e in events[since:] if (e["source"], e["kind"]) == ("fabric", "deliver")]
+        return [p for p in delivered if p.get("qmi", {}).get("kind") == "request"]
+
+    assert requests(0)[0]["qmi"]["message"] == "OPEN", requests(0)[:3]
+    after_boot = requests(booted)
+    assert [p["qmi"]["message"] for p in after_boot] == ["RW_IOVEC", "RW_IOVEC"], after_boot
+    assert all(p["type"] == "DATA" and p["to"]["port"] == 14 and p["from"]["node"] != p["to"]["node"] for p in after_boot)
+    [hit] = where("server", "io_fault")
+    assert hit["io_fault"] == io_fault and hit["file"] == "modem_fs1" and hit["sector"] == 9, hit
+    [fired] = where("harness", "fault")
+    assert fired["fault"] == fault, fired
+    [ended] = where("server", "ended")
+    assert ended["exit"] == {"signal": signal.SIGKILL}, ended

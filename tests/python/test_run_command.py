@@ -4,6 +4,7 @@ known issues, --filter / --seed / --jobs, bad input, and Ctrl-C."""
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import time
@@ -417,3 +418,21 @@ def test_work_a_trigger_set_off_that_the_harness_could_not_do_is_an_error(run, t
     assert result.returncode == 1, result.stdout + result.stderr
     assert "ERROR upgrade-to-nothing: step 2" in result.stdout, result.stdout
     assert "restart: cannot execute " + str(tmp_path / "no-such-rmtfs") in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("kind", ["write", "read"])
+def test_a_request_that_times_out_while_the_daemon_runs_breaks_the_invariant(run, tmp_path, needs_rmtfs, kind):
+    # The link drops what the modem sends: the daemon runs, yet nothing is answered.
+    transfer = {"partition": "/boot/modem_fs1", "sector": 8, "sectors": 1, "expect": "any"}
+    if kind == "write":
+        transfer["data"] = {"pattern": "a"}
+    steps = [{"link": {"action": "drop", "direction": "to_daemon"}}, {kind: transfer}]
+    setup = {"modems": [{"request_timeout_ms": 300}]}
+    strict = scenario(f"{kind}-unanswered", steps, setup=setup)
+    lenient = scenario(f"{kind}-unanswered-allowed", steps, setup=setup, invariants={"requests_answered": False})
+    paths = write_scenarios(tmp_path / "lib", strict, lenient)
+    result = run("run", *map(str, paths), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"FAIL {kind}-unanswered:" in result.stdout, result.stdout
+    assert f"a {kind} of /boot/modem_fs1 went unanswered for its 300 ms timeout while the daemon was running" in result.stdout
+    assert re.search(rf"\] pass +{kind}-unanswered-allowed ", result.stdout), result.stdout

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -23,6 +24,7 @@
 #include "engine/steps/write.hpp"
 #include "server/board_profile.hpp"
 #include "server/storage_watch.hpp"
+#include "sim/trace.hpp"
 
 namespace rmtfs_hil::engine {
 namespace {
@@ -140,6 +142,27 @@ TEST(Vocabulary, NamesAreUniqueAndRoundTrip) {
     Names faults = fault_names();
     EXPECT_EQ(std::set<std::string>(faults.begin(), faults.end()).size(), faults.size());
     EXPECT_FALSE(named<sim::CouplingPolicy>("telepathy").has_value());
+}
+
+// The JSON report's trace is documented for other tools: every source and
+// kind a trace event can have is in scenarios/README.md.
+TEST(Vocabulary, TheReportFormatNamesEveryTraceSourceAndKind) {
+    std::ifstream in(RMTFS_HIL_SCENARIO_LIBRARY "/README.md");
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const auto section = text.find("## The JSON report");
+    ASSERT_NE(section, std::string::npos);
+    // The table of sources, each with its kinds.
+    const auto table = text.find("| `source` |", section);
+    ASSERT_NE(table, std::string::npos);
+    const std::string report = text.substr(table, text.find("\n\n", table) - table);
+    for (sim::TraceSource source : values_of<sim::TraceSource>()) {
+        EXPECT_EQ(named<sim::TraceSource>(name_of(source)), source);
+        EXPECT_NE(report.find("| `" + std::string(name_of(source)) + "` |"), std::string::npos) << name_of(source);
+    }
+    for (sim::TraceKind kind : values_of<sim::TraceKind>()) {
+        EXPECT_EQ(named<sim::TraceKind>(name_of(kind)), kind);
+        EXPECT_NE(report.find("`" + std::string(name_of(kind)) + "`"), std::string::npos) << name_of(kind);
+    }
 }
 
 TEST(VocabularyDeathTest, AValueWithoutANameIsAHarnessBugNotADefault) {

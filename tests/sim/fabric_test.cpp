@@ -99,7 +99,7 @@ struct Harness {
         ASSERT_EQ(fabric.bind(s, {local, port}), 0);
         ASSERT_EQ(send(s, {local, port_control}, new_server(service, version, instance)).error, 0);
     }
-    bool traced(std::string_view kind, std::string_view phrase) const {
+    bool traced(TraceKind kind, std::string_view phrase) const {
         for (const auto& e : trace)
             if (e.kind == kind && e.detail.find(phrase) != std::string::npos) return true;
         return false;
@@ -270,7 +270,7 @@ TEST(NameService, ServerMayOnlyRemoveItself) {
     ASSERT_EQ(h.send(i, {local, port_control},
                      control(ControlMessage::server(PacketType::del_server, {14, 0, 1, local, 14}))).error, 0);
     EXPECT_EQ(h.fabric.name_service()->servers_of(14).size(), 1u);
-    EXPECT_TRUE(h.traced("reject", "may only remove itself"));
+    EXPECT_TRUE(h.traced(TraceKind::reject, "may only remove itself"));
 }
 
 TEST(NameService, ClosingALookupSocketDropsItsLookup) {
@@ -307,7 +307,7 @@ TEST(NameService, RemoteNodesMayNotLookUpOrSpoofOthers) {
     };
     post(ControlMessage::server(PacketType::new_lookup, {14, 0, 0, 0, 0}));
     EXPECT_TRUE(h.fabric.name_service()->lookups().empty()) << "NEW_LOOKUP is local only";
-    EXPECT_TRUE(h.traced("reject", "NEW_LOOKUP from remote"));
+    EXPECT_TRUE(h.traced(TraceKind::reject, "NEW_LOOKUP from remote"));
     post(ControlMessage::client(PacketType::del_client, {local, 14}));
     EXPECT_EQ(h.fabric.name_service()->servers_of(14).size(), 1u) << "node 0 cannot release node 1's client";
     post(ControlMessage::server(PacketType::new_server, {30, 0, 1, 0, 0}));
@@ -437,9 +437,9 @@ TEST(FabricLinks, InvalidPacketsAreDroppedWithTheReason) {
     modem.attach(h.fabric);
     Bytes bad = TestLink::packet(PacketType::hello, {0, port_control}, {local, 14}, Bytes(20, 0));
     h.fabric.link_receive(modem.id, bad);
-    EXPECT_TRUE(h.traced("drop", "packet_control_type_to_data_port"));
+    EXPECT_TRUE(h.traced(TraceKind::drop, "packet_control_type_to_data_port"));
     h.fabric.link_receive(modem.id, Bytes{1, 2, 3});
-    EXPECT_TRUE(h.traced("drop", "packet_length_unaligned"));
+    EXPECT_TRUE(h.traced(TraceKind::drop, "packet_length_unaligned"));
 }
 
 }  // namespace

@@ -222,7 +222,7 @@ TEST(ShimServer, GarbageOnTheControlChannelClosesItAndIsTraced) {
     char byte;
     EXPECT_EQ(::recv(control, &byte, 1, MSG_DONTWAIT), 0) << "the harness hung up";
     bool traced = false;
-    for (const auto& e : trace) traced |= e.kind == "shim_protocol_error";
+    for (const auto& e : trace) traced |= e.kind == sim::TraceKind::shim_protocol_error;
     EXPECT_TRUE(traced);
     ::close(control);
 }
