@@ -224,6 +224,18 @@ void Rig::run_for(std::chrono::milliseconds duration) {
     run_until([] { return false; }, duration);
 }
 
+void Rig::defer(std::function<void()> action) {
+    ++deferred_;
+    boost::asio::post(io_, [this, action = std::move(action)] {
+        --deferred_;
+        action();
+    });
+}
+
+bool Rig::settled() const {
+    return deferred_ == 0 && !daemon_->settling() && !(name_service_ && name_service_->settling());
+}
+
 // ---- the daemon ----------------------------------------------------------------
 
 Expected<pid_t, std::string> Rig::start_daemon() {
@@ -294,7 +306,7 @@ Expected<pid_t, std::string> Rig::restart_daemon(std::optional<std::string> othe
 void Rig::restart_daemon_soon(std::optional<std::string> other_binary) {
     if (daemon_running()) signal_daemon(SIGTERM);
     // Restarting waits on the loop; do it from a fresh handler.
-    boost::asio::post(io_, [this, other_binary] {
+    defer([this, other_binary] {
         if (auto restarted = restart_daemon(other_binary); !restarted) harness_error("restart: " + restarted.error());
     });
 }
@@ -451,7 +463,7 @@ Expected<std::vector<server::RevertedRange>, std::string> Rig::lose_power() {
 
 void Rig::lose_power_soon() {
     if (daemon_running()) daemon_->kill();
-    boost::asio::post(io_, [this] {
+    defer([this] {
         if (auto lost = lose_power(); !lost) harness_error("power loss: " + lost.error());
     });
 }

@@ -43,6 +43,9 @@ inline constexpr const char* default_server = "/usr/bin/rmtfs";
 inline constexpr std::chrono::milliseconds request_report_grace = 5s;
 // After SIGKILL, how long the end of the daemon may take to be reported.
 inline constexpr std::chrono::milliseconds kill_report_grace = 5s;
+// How long the processes' reports owed (an exit, a stop or continue the
+// harness sent) may take to arrive before the rig calls it the machine's trouble.
+inline constexpr std::chrono::milliseconds settle_bound = 5s;
 // The userspace name service binding the control port once started.
 inline constexpr std::chrono::milliseconds name_service_start_bound = 5s;
 // Default bounds of the blocking calls below.
@@ -98,6 +101,11 @@ public:
     void set_interrupt(std::function<bool()> check) { interrupt_ = std::move(check); }
     // Runs the loop for `duration` (lets things happen; not a wait for them).
     void run_for(std::chrono::milliseconds duration);
+    // Runs `action` from the loop once the work in hand is done.
+    void defer(std::function<void()> action);
+    // Nothing is in flight: no deferred action waits, and no process owes a
+    // report (an exit the kernel knows of, a stop or continue sent).
+    bool settled() const;
 
     // ---- the daemon ----------------------------------------------------------
     // The new pid, or why it did not start.
@@ -117,8 +125,8 @@ public:
     void restart_daemon_soon(std::optional<std::string> other_binary = std::nullopt);
     server::SupervisedProcess& daemon() { return *daemon_; }
     bool daemon_running() const;
-    // Stopped by a signal, by the supervisor's last report (which may lag
-    // behind the kernel's word).
+    // Stopped by a signal, by the supervisor's last report (settled(): no
+    // report owed).
     bool daemon_reported_stopped() const { return reported_stopped_; }
     const std::vector<std::string>& daemon_log() const { return daemon_log_; }
     unsigned daemon_starts() const;
@@ -224,6 +232,7 @@ private:
     std::optional<server::ProcessExit> last_exit_;
     unsigned daemon_ends_ = 0;
     bool reported_stopped_ = false;
+    unsigned deferred_ = 0;  // actions posted by defer() not yet run
     std::unique_ptr<server::ProcessFaults> process_faults_;
     std::unique_ptr<server::SupervisedProcess> name_service_;
     sim::WriteLedger ledger_;

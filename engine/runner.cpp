@@ -14,9 +14,6 @@ using Clock = std::chrono::steady_clock;
 
 // Until the daemon started by the setup publishes service 14.
 constexpr milliseconds service_wait_at_start = 10s;
-// How long the daemon's death may take to be reported after a step failed
-// because of it (or after the last step), so that the verdict names it.
-constexpr milliseconds death_report_wait = 2s;
 
 std::string joined(const std::vector<std::string>& names) {
     std::string text;
@@ -135,10 +132,8 @@ std::optional<StepFailure> ScenarioRun::run_step(const Step& step, std::size_t i
     if (auto trouble = target_->trouble()) return StepFailure{*trouble, true};
     if (failure && !failure->harness) {
         // The daemon's death explains a step's failure better than the step
-        // can: wait (briefly) for its end to be reported, then say it.
-        Target& target = *target_;
-        bool may_be_dying = !target.daemon_running() || failure->message.find("service_gone") != std::string::npos;
-        target.wait_until([&] { return !target.daemon_running(); }, may_be_dying ? death_report_wait : milliseconds(0));
+        // can: once an end the kernel knows of is reported, say it.
+        if (auto unsettled = target_->settle()) return StepFailure{*unsettled, true};
         if (auto crash = crashed_invariant()) return StepFailure{crash->message + "; the step: " + failure->message, false};
     }
     if (failure) return failure;
@@ -190,9 +185,9 @@ std::optional<std::string> ScenarioRun::unfired_fault() const {
 }
 
 void ScenarioRun::judge_end() {
-    // The invariants at the end, once a death the last step caused has had
-    // time to be reported.
-    target_->wait_until([] { return false; }, milliseconds(30));
+    // The invariants at the end, on a settled world: a death the last step
+    // caused is reported first.
+    if (auto unsettled = target_->settle()) finish_with(Verdict::error, *unsettled);
     if (auto trouble = target_->trouble()) finish_with(Verdict::error, *trouble);
     if (auto crashed = crashed_invariant()) finish_with(Verdict::fail, crashed->message);
     if (s_.invariants.ledger && !book_.ledger_judged) {

@@ -1,8 +1,5 @@
 #include "engine/sim_target.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/asio/post.hpp>
 #include <map>
 
@@ -57,22 +54,6 @@ Expected<RigOptions, std::string> rig_options(const Scenario& s, const TargetOpt
     return options;
 }
 
-// A process in job-control stop, by the kernel's word: the supervisor's
-// report of a stop or continue may still be on its way. Nothing when the
-// kernel cannot say (the process died meanwhile: ESRCH).
-std::optional<bool> process_stopped(pid_t pid) {
-    std::string path = "/proc/" + std::to_string(pid) + "/stat";
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    char text[512];
-    ssize_t got = fd < 0 ? -1 : ::read(fd, text, sizeof text - 1);
-    if (fd >= 0) ::close(fd);
-    if (got <= 0) return std::nullopt;
-    std::string_view stat(text, static_cast<std::size_t>(got));
-    auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
-    if (close == std::string_view::npos || close + 2 >= stat.size()) return std::nullopt;
-    return stat[close + 2] == 'T' || stat[close + 2] == 't';
-}
-
 class SimTarget final : public Target {
 public:
     SimTarget(std::unique_ptr<Rig> rig, std::function<bool()> interrupted)
@@ -101,6 +82,11 @@ public:
             timeout);
     }
     bool interrupted() const override { return interrupted_ && interrupted_(); }
+    std::optional<std::string> settle() override {
+        if (wait_until([this] { return rig_->settled(); }, settle_bound) || interrupted()) return std::nullopt;
+        return "the world did not settle within " + std::to_string(settle_bound.count()) +
+               " ms: a process's exit, stop or continue was never reported (is the machine overloaded?)";
+    }
 
     // ---- the daemon
     std::optional<std::string> start_daemon() override {
@@ -126,13 +112,9 @@ public:
     void signal_daemon(int signal_number) override { rig_->signal_daemon(signal_number); }
     void restart_daemon_soon(const std::optional<std::string>& binary) override { rig_->restart_daemon_soon(binary); }
     DaemonStatus daemon_status() override {
-        if (rig_->daemon_running()) {
-            auto pid = rig_->daemon().pid();
-            std::optional<bool> stopped = pid ? process_stopped(*pid) : std::nullopt;
-            if (!stopped) stopped = rig_->daemon_reported_stopped();
-            return DaemonStatus{*stopped ? DaemonStatus::State::stopped : DaemonStatus::State::running,
+        if (rig_->daemon_running())
+            return DaemonStatus{rig_->daemon_reported_stopped() ? DaemonStatus::State::stopped : DaemonStatus::State::running,
                                 rig_->daemon().last_exit()};
-        }
         if (auto exit = rig_->daemon().last_exit()) return DaemonStatus{DaemonStatus::State::ended, exit};
         return DaemonStatus{};
     }
@@ -184,7 +166,7 @@ public:
     // ---- faults
     TriggerId at(const Trigger& trigger, const std::string& what, std::function<void()> action) override;
     bool fired(TriggerId id) const override;
-    void soon(std::function<void()> action) override { boost::asio::post(rig_->io(), std::move(action)); }
+    void soon(std::function<void()> action) override { rig_->defer(std::move(action)); }
     std::size_t arm_io_fault(const server::IoFault& fault) override { return rig_->storage().arm(fault); }
     unsigned io_fault_hits(std::size_t index) const override { return rig_->storage().fault_hits(index); }
     void link_fault(std::size_t modem, const LinkFault& fault) override;

@@ -105,6 +105,11 @@ public:
     // run was interrupted (Ctrl-C).
     virtual bool wait_until(const std::function<bool()>& done, milliseconds timeout) = 0;
     virtual bool interrupted() const = 0;
+    // Runs the world until nothing is in flight: no action put off by soon()
+    // waits, no process owes a report (an exit, a stop or continue sent).
+    // Judgments of the daemon's state come after this. Why not, when the
+    // world did not settle within the target's bound: the machine's trouble.
+    virtual std::optional<std::string> settle() = 0;
 
     // ---- the daemon (each returns why it could not, or nothing)
     virtual std::optional<std::string> start_daemon() = 0;
@@ -117,6 +122,7 @@ public:
     virtual void signal_daemon(int signal_number) = 0;
     // From a trigger: SIGTERM now; the start again once the daemon ended.
     virtual void restart_daemon_soon(const std::optional<std::string>& binary) = 0;
+    // As last reported; settle() first for a judgment of it.
     virtual DaemonStatus daemon_status() = 0;
     // Its process is there (running or stopped); cheap enough for a wait's condition.
     virtual bool daemon_running() const = 0;

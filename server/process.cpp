@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,8 +11,11 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <utility>
 
 #include "proto/contract.hpp"
@@ -99,6 +103,32 @@ std::optional<keeper::Report> await_first_report(int channel, std::chrono::milli
     }
 }
 
+enum class SignalEffect { none, ends, stops };
+
+// What `signal_number` does to `pid` by its default action: nothing known
+// when the program catches, ignores or blocks it (its status says which).
+SignalEffect default_effect(pid_t pid, int signal_number) {
+    switch (signal_number) {
+        case SIGKILL: return SignalEffect::ends;
+        case SIGSTOP: return SignalEffect::stops;
+        case SIGCONT:
+        case SIGCHLD:
+        case SIGURG:
+        case SIGWINCH: return SignalEffect::none;
+        default: break;
+    }
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    const std::uint64_t bit = std::uint64_t{1} << (signal_number - 1);
+    while (std::getline(status, line))
+        for (const char* mask : {"SigBlk:", "SigIgn:", "SigCgt:"})
+            if (line.rfind(mask, 0) == 0 && (std::strtoull(line.c_str() + std::strlen(mask), nullptr, 16) & bit) != 0)
+                return SignalEffect::none;
+    if (!status.eof()) return SignalEffect::none;  // unreadable: it is gone, or we cannot tell
+    bool stops = signal_number == SIGTSTP || signal_number == SIGTTIN || signal_number == SIGTTOU;
+    return stops ? SignalEffect::stops : SignalEffect::ends;
+}
+
 // The keeper's status; it exits right after closing its channel, so the
 // blocking wait is short. ECHILD (the harness set SIGCHLD to SIG_IGN) is fine.
 void reap(pid_t keeper_pid) {
@@ -135,7 +165,15 @@ struct Run {
           channel(io, channel_fd),
           standard_output(io, stdout_fd),
           standard_error(io, stderr_fd),
-          drain_timer(io) {}
+          drain_timer(io),
+          // Readable once the program has exited: the kernel's word, ahead of the keeper's report.
+          exit_watch(static_cast<int>(::syscall(SYS_pidfd_open, program, 0))),
+          gone_at_start(exit_watch < 0 && errno == ESRCH) {}
+    ~Run() {
+        if (exit_watch >= 0) ::close(exit_watch);
+    }
+    Run(const Run&) = delete;
+    Run& operator=(const Run&) = delete;
 
     pid_t keeper_pid;
     pid_t program_pid;
@@ -154,6 +192,17 @@ struct Run {
     std::optional<ProcessExit> end;
     Clock::time_point end_at;
     asio::steady_timer drain_timer;
+    int exit_watch;      // a pidfd; -1 when the kernel has none to give
+    bool gone_at_start;  // reaped before the pidfd could be had
+    // Job control as the keeper reported it, and the report a signal we sent owes.
+    bool reported_stopped = false;
+    enum class Owed { nothing, stopped, continued, end } owed = Owed::nothing;
+    bool end_on_continue = false;  // a fatal signal waits in a stopped program
+
+    bool exited() const {
+        struct pollfd watch{exit_watch, POLLIN, 0};
+        return gone_at_start || (exit_watch >= 0 && ::poll(&watch, 1, 0) == 1);
+    }
 
     void close_all() {
         boost::system::error_code ignored;
@@ -196,6 +245,8 @@ struct SupervisedProcess::Core : std::enable_shared_from_this<Core> {
     void after_end();
     void attempt_restart();
     Expected<SignalSent, SignalError> send_signal(int signal_number);
+    void owe_report(int signal_number);
+    bool settling() const;
     void shut_down();
 
     void deliver(std::vector<OutputLine> lines) {
@@ -310,9 +361,13 @@ void SupervisedProcess::Core::read_output(const std::shared_ptr<Run>& current, O
 void SupervisedProcess::Core::on_report(const std::shared_ptr<Run>& current, const keeper::Report& report) {
     switch (report.kind) {
         case keeper::ReportKind::stopped:
+            current->reported_stopped = true;
+            if (current->owed == Run::Owed::stopped) current->owed = Run::Owed::nothing;
             if (events.job_control) events.job_control(JobControlChange{true, report.a, Clock::now()});
             return;
         case keeper::ReportKind::continued:
+            current->reported_stopped = false;
+            if (current->owed == Run::Owed::continued) current->owed = Run::Owed::nothing;
             if (events.job_control) events.job_control(JobControlChange{false, 0, Clock::now()});
             return;
         case keeper::ReportKind::ended:
@@ -407,7 +462,10 @@ Expected<SignalSent, SignalError> SupervisedProcess::Core::send_signal(int signa
     // only window in which the group could be gone and its number reused is
     // between the keeper reaping the program and its report arriving here
     // (run->end); the keeper relays only when the kernel refuses.
-    if (::kill(-run->program_pid, signal_number) == 0) return SignalSent{signal_number, run->program_pid};
+    if (::kill(-run->program_pid, signal_number) == 0) {
+        owe_report(signal_number);
+        return SignalSent{signal_number, run->program_pid};
+    }
     keeper::Command command{keeper::CommandKind::signal_group, signal_number};
     ssize_t sent;
     while ((sent = ::send(run->channel.native_handle(), &command, sizeof command, MSG_NOSIGNAL | MSG_DONTWAIT)) < 0 &&
@@ -415,7 +473,39 @@ Expected<SignalSent, SignalError> SupervisedProcess::Core::send_signal(int signa
     }
     if (sent != static_cast<ssize_t>(sizeof command))
         return unexpected(SignalError{"keeper unreachable: " + errno_text(errno)});
+    owe_report(signal_number);
     return SignalSent{signal_number, run->program_pid};
+}
+
+// What a signal sent to a running program owes: its end where the default
+// action ends it (the signal neither caught, ignored nor blocked), a report
+// of its stop, of its continuing when it was reported stopped. A SIGCONT that
+// overtakes a stop not yet taken may leave either report or neither: nothing
+// is owed then. A fatal signal to a stopped program acts once it continues.
+void SupervisedProcess::Core::owe_report(int signal_number) {
+    Run& r = *run;
+    if (r.owed == Run::Owed::end) return;
+    bool stopped = r.reported_stopped || r.owed == Run::Owed::stopped;
+    if (signal_number == SIGCONT) {
+        if (r.end_on_continue) r.owed = Run::Owed::end;
+        else r.owed = r.reported_stopped ? Run::Owed::continued : Run::Owed::nothing;
+        return;
+    }
+    switch (default_effect(r.program_pid, signal_number)) {
+        case SignalEffect::ends:
+            if (!stopped || signal_number == SIGKILL) r.owed = Run::Owed::end;
+            else r.end_on_continue = true;
+            return;
+        case SignalEffect::stops:
+            if (!stopped) r.owed = Run::Owed::stopped;
+            return;
+        case SignalEffect::none: return;
+    }
+}
+
+bool SupervisedProcess::Core::settling() const {
+    if (!run) return false;
+    return run->end || !run->channel_open || run->owed != Run::Owed::nothing || run->exited();
 }
 
 void SupervisedProcess::Core::shut_down() {
@@ -449,6 +539,8 @@ Expected<ProcessStarted, StartError> SupervisedProcess::start() {
 }
 
 Expected<SignalSent, SignalError> SupervisedProcess::signal(int signal_number) { return core_->send_signal(signal_number); }
+
+bool SupervisedProcess::settling() const { return core_->settling(); }
 
 void SupervisedProcess::stop(std::chrono::milliseconds grace) {
     auto& core = *core_;

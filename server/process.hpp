@@ -187,6 +187,12 @@ public:
     // cancels a pending restart.
     void stop(std::chrono::milliseconds grace = default_stop_grace);
 
+    // A report is owed: the program has exited and its end is on its way
+    // (the kernel says so before the keeper does), or a stop or continue
+    // sent through signal() is not reported yet. A judgment of the program's
+    // state waits until this is false.
+    bool settling() const;
+
     State state() const;
     std::optional<pid_t> pid() const;  // while running or stopping
     unsigned starts() const;           // successful starts

@@ -436,3 +436,28 @@ def test_a_request_that_times_out_while_the_daemon_runs_breaks_the_invariant(run
     assert f"FAIL {kind}-unanswered:" in result.stdout, result.stdout
     assert f"a {kind} of /boot/modem_fs1 went unanswered for its 300 ms timeout while the daemon was running" in result.stdout
     assert re.search(rf"\] pass +{kind}-unanswered-allowed ", result.stdout), result.stdout
+
+
+def test_an_expectation_of_the_daemon_state_waits_for_the_world_to_settle(run, tmp_path, needs_rmtfs):
+    # Each signal's effect is judged the moment after it is sent: the expect
+    # step waits until the stop, continue or end is reported, not a fixed time.
+    steps = []
+    for _ in range(5):
+        steps += [
+            {"fault": {"action": "sigstop"}},
+            {"expect": {"daemon": "stopped"}},
+            {"fault": {"action": "sigcont"}},
+            {"expect": {"daemon": "running"}},
+        ]
+    steps += [{"fault": {"action": "sigkill"}}, {"expect": {"daemon": "killed by SIGKILL"}}]
+    wrong = steps[:1] + [{"expect": {"daemon": "running"}}]
+    paths = write_scenarios(
+        tmp_path / "lib",
+        scenario("signals-settle", steps, invariants={"server_alive": False}),
+        scenario("stopped-is-not-running", wrong),
+    )
+    result = run("run", *map(str, paths), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"\] pass +signals-settle ", result.stdout), result.stdout
+    assert "FAIL stopped-is-not-running: step 2 (expect" in result.stdout, result.stdout
+    assert "the daemon is stopped, expected running" in result.stdout, result.stdout

@@ -201,6 +201,72 @@ TEST(SupervisedProcess, PausesAndResumesTheGroup) {
     EXPECT_EQ(record.ends[0].exit, ProcessExit::killed(SIGTERM));
 }
 
+// A judgment waits for settling() to be false: it must be true exactly while
+// a report is owed, whether or not the loop has run since.
+TEST(SupervisedProcess, SettlesOnlyOnceTheReportsItOwesHaveCome) {
+    boost::asio::io_context io;
+    Recorder record;
+    SupervisedProcess process(io, shell("exec sleep 30"), record.events());
+    auto started = process.start();
+    ASSERT_TRUE(started);
+    EXPECT_FALSE(process.settling()) << "running, and nothing sent";
+
+    ASSERT_TRUE(process.pause());
+    EXPECT_TRUE(process.settling()) << "the stop is owed its report";
+    ASSERT_TRUE(run_until(io, [&] { return !process.settling(); }));
+    ASSERT_EQ(record.job_control.size(), 1u);
+    EXPECT_TRUE(record.job_control[0].stopped);
+    ASSERT_TRUE(process.pause());
+    EXPECT_FALSE(process.settling()) << "a stopped program stopped again is not reported again";
+
+    ASSERT_TRUE(process.resume());
+    EXPECT_TRUE(process.settling()) << "the continue is owed its report";
+    ASSERT_TRUE(run_until(io, [&] { return !process.settling(); }));
+    ASSERT_EQ(record.job_control.size(), 2u);
+    EXPECT_FALSE(record.job_control[1].stopped);
+
+    ASSERT_TRUE(process.kill());
+    EXPECT_TRUE(process.settling()) << "SIGKILL owes the end";
+    ASSERT_TRUE(run_until(io, [&] { return !process.settling(); }));
+    ASSERT_EQ(record.ends.size(), 1u) << "settled once the end was delivered";
+    EXPECT_EQ(record.ends[0].exit, ProcessExit::killed(SIGKILL));
+
+    // Ended on its own: the kernel knows before the keeper's report is read.
+    Recorder own_record;
+    SupervisedProcess own(io, shell("exec sleep 0.1"), own_record.events());
+    auto own_start = own.start();
+    ASSERT_TRUE(own_start);
+    EXPECT_FALSE(own.settling());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!gone(own_start->pid) && std::chrono::steady_clock::now() < deadline) {
+    }
+    EXPECT_TRUE(own.settling()) << "an exit the kernel knows of is in flight";
+    EXPECT_TRUE(own_record.ends.empty());
+    ASSERT_TRUE(run_until(io, [&] { return !own.settling(); }));
+    ASSERT_EQ(own_record.ends.size(), 1u);
+}
+
+TEST(SupervisedProcess, ASignalOwesAnEndOnlyWhereItsDefaultActionEnds) {
+    boost::asio::io_context io;
+    Recorder ignoring_record;
+    // An ignored signal stays ignored across exec.
+    SupervisedProcess ignoring(io, shell("trap '' TERM; echo ready; exec sleep 30"), ignoring_record.events());
+    ASSERT_TRUE(ignoring.start());
+    ASSERT_TRUE(run_until(io, [&] { return ignoring_record.saw_line("ready"); }));
+    ASSERT_TRUE(ignoring.signal(SIGTERM));
+    EXPECT_FALSE(ignoring.settling()) << "an ignored SIGTERM owes nothing";
+
+    Recorder record;
+    SupervisedProcess plain(io, shell("exec sleep 30"), record.events());
+    ASSERT_TRUE(plain.start());
+    ASSERT_TRUE(plain.signal(SIGTERM));
+    EXPECT_TRUE(plain.settling()) << "SIGTERM by its default action ends the program";
+    ASSERT_TRUE(run_until(io, [&] { return !plain.settling(); }));
+    ASSERT_EQ(record.ends.size(), 1u);
+    EXPECT_EQ(record.ends[0].exit, ProcessExit::killed(SIGTERM));
+    EXPECT_TRUE(ignoring_record.ends.empty());
+}
+
 TEST(SupervisedProcess, StopEndsAProgramThatHonoursTerm) {
     boost::asio::io_context io;
     Recorder record;
