@@ -85,22 +85,51 @@ std::string describe_start_failure(StartError::Stage stage, int error_number, co
     return why;
 }
 
-// Blocks until the keeper's first report or the deadline.
-std::optional<keeper::Report> await_first_report(int channel, std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (true) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) return std::nullopt;
-        struct pollfd watch{channel, POLLIN, 0};
-        int ready = ::poll(&watch, 1, static_cast<int>(left.count()));
-        if (ready < 0 && errno == EINTR) continue;
-        if (ready <= 0) return std::nullopt;
-        keeper::Report report{};
-        ssize_t size = ::recv(channel, &report, sizeof report, 0);
-        if (size < 0 && errno == EINTR) continue;
-        if (size != static_cast<ssize_t>(sizeof report)) return std::nullopt;  // EOF: the keeper died
-        return report;
+// Lets a start run its owner's loop, and leaves the loop as it found it: one
+// that ran out of work meanwhile would otherwise stay stopped for its owner.
+class LoopLease {
+public:
+    explicit LoopLease(asio::io_context& io) : io_(io), was_stopped_(io.stopped()), guard_(asio::make_work_guard(io)) {
+        if (was_stopped_) io_.restart();
     }
+    ~LoopLease() {
+        bool stopped_meanwhile = io_.stopped();  // by a handler: the guard kept it from running dry
+        guard_.reset();
+        if (was_stopped_ || stopped_meanwhile) io_.stop();
+        else if (io_.stopped()) io_.restart();
+    }
+    LoopLease(const LoopLease&) = delete;
+    LoopLease& operator=(const LoopLease&) = delete;
+
+private:
+    asio::io_context& io_;
+    bool was_stopped_;
+    asio::executor_work_guard<asio::io_context::executor_type> guard_;
+};
+
+// The keeper's first report, or nothing by the deadline. The loop runs on
+// meanwhile (the caller holds a LoopLease): the rest of the world does not
+// wait for a fork and exec.
+std::optional<keeper::Report> await_first_report(asio::io_context& io, int channel,
+                                                 std::chrono::milliseconds timeout) {
+    struct Awaited {
+        keeper::Report report{};
+        bool done = false;
+        bool whole = false;
+    };
+    auto awaited = std::make_shared<Awaited>();  // the read may end after this returns
+    asio::posix::stream_descriptor descriptor(io, channel);
+    descriptor.async_read_some(asio::buffer(&awaited->report, sizeof awaited->report),
+                               [awaited](const boost::system::error_code& error, std::size_t size) {
+                                   awaited->done = true;
+                                   awaited->whole = !error && size == sizeof awaited->report;  // not EOF
+                               });
+    auto deadline = Clock::now() + timeout;
+    // A handler that stops the loop ends the wait: no report can come then.
+    while (!awaited->done && !io.stopped() && Clock::now() < deadline) io.run_one_until(deadline);
+    descriptor.release();  // the channel stays the caller's; a read still pending is cancelled
+    if (!awaited->done || !awaited->whole) return std::nullopt;
+    return awaited->report;
 }
 
 enum class SignalEffect { none, ends, stops };
@@ -287,7 +316,8 @@ Expected<ProcessStarted, StartError> SupervisedProcess::Core::start_run() {
     // Only the keeper and the program may hold the write ends, or EOF never comes.
     { UniqueFd closing_channel(keeper_channel.release()), closing_out(stdout_write.release()), closing_err(stderr_write.release()); }
 
-    std::optional<keeper::Report> first = await_first_report(channel.fd, start_report_timeout);
+    LoopLease lease(io);  // until the run's own reads hold the loop
+    std::optional<keeper::Report> first = await_first_report(io, channel.fd, start_report_timeout);
     if (!first) {
         ::kill(keeper_pid, SIGKILL);  // the program, if any, dies by its parent-death signal
         reap(keeper_pid);

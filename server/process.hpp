@@ -62,7 +62,7 @@ inline constexpr std::chrono::milliseconds default_stop_grace = 5s;
 // something that escaped the kill) before the end is reported anyway.
 inline constexpr std::chrono::milliseconds output_drain_timeout = 2s;
 // start() waits this long for the keeper to say "started" or "failed" (fork +
-// exec; seconds only on a machine under extreme load).
+// exec; seconds only on a machine under extreme load), running the loop.
 inline constexpr std::chrono::milliseconds start_report_timeout = 10s;
 
 struct LaunchSpec {
@@ -172,7 +172,7 @@ public:
 
     // Starts the program and waits (briefly, see start_report_timeout) until it
     // is executing or has failed to: exec errors come back here, not as a
-    // mysterious exit 127.
+    // mysterious exit 127. The loop runs while it waits: other handlers go on.
     Expected<ProcessStarted, StartError> start();
 
     // To the program's process group, directly: pending before this returns.

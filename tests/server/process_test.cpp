@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <fstream>
@@ -125,6 +126,22 @@ TEST(SupervisedProcess, GivesTheProgramItsEnvironmentDirectoryAndDevNullInput) {
     ASSERT_TRUE(run_until(io, [&] { return !record.ends.empty(); }));
     EXPECT_EQ(record.texts(OutputStream::standard_output),
               (std::vector<std::string>{"hello from the world", fs::canonical(scratch.path).string(), "stdin-ended"}));
+}
+
+TEST(SupervisedProcess, TheLoopRunsWhileTheStartIsAwaited) {
+    boost::asio::io_context io;
+    bool ran = false;
+    boost::asio::post(io, [&] { ran = true; });
+    SupervisedProcess process(io, shell("exec sleep 30"));
+    ASSERT_TRUE(process.start());
+    EXPECT_TRUE(ran) << "work queued before the start ran while the keeper's report was awaited";
+    EXPECT_FALSE(io.stopped()) << "the loop is left able to run for its owner";
+
+    // A loop its owner stopped stays stopped; the start still gets its report.
+    io.stop();
+    SupervisedProcess second(io, shell("exec sleep 30"));
+    ASSERT_TRUE(second.start());
+    EXPECT_TRUE(io.stopped());
 }
 
 TEST(SupervisedProcess, ReportsDeathBySignal) {
