@@ -1,5 +1,7 @@
 #include "engine/rig.hpp"
 
+#include <fcntl.h>
+
 #include <boost/asio/post.hpp>
 #include <csignal>
 #include <fstream>
@@ -213,11 +215,23 @@ bool Rig::run_until(const std::function<bool()>& done, std::chrono::milliseconds
     while (!done()) {
         if (Clock::now() >= deadline || (interrupt_ && interrupt_())) return false;
         if (io_.stopped()) io_.restart();
-        // In slices while an interrupt is asked about: it is looked at
-        // between handlers, and a quiet loop has none for a while.
-        io_.run_one_until(interrupt_ ? std::min(deadline, Clock::now() + interrupt_poll) : deadline);
+        // An interrupt with a wake descriptor wakes the loop itself; one that
+        // can only be asked is looked at between handlers and, on a quiet
+        // loop, every interrupt_poll.
+        bool ask_on_a_timer = interrupt_ && !interrupt_wake_;
+        io_.run_one_until(ask_on_a_timer ? std::min(deadline, Clock::now() + interrupt_poll) : deadline);
     }
     return true;
+}
+
+void Rig::set_interrupt(std::function<bool()> check, int wake_fd) {
+    interrupt_ = std::move(check);
+    interrupt_wake_.reset();
+    if (wake_fd < 0) return;
+    int own = ::fcntl(wake_fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) return;  // looked at on a timer then
+    interrupt_wake_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, own);
+    interrupt_wake_->async_wait(boost::asio::posix::stream_descriptor::wait_read, [](const boost::system::error_code&) {});
 }
 
 void Rig::run_for(std::chrono::milliseconds duration) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -98,7 +99,9 @@ public:
     // interrupt check says to stop (it may also throw, to unwind a caller).
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
     // Asked between handlers while any wait runs (Ctrl-C, a Python signal).
-    void set_interrupt(std::function<bool()> check) { interrupt_ = std::move(check); }
+    // `wake_fd` (>= 0) becomes readable when the check turns true: waits wake
+    // on it; without one they look every interrupt_poll.
+    void set_interrupt(std::function<bool()> check, int wake_fd = -1);
     // Runs the loop for `duration` (lets things happen; not a wait for them).
     void run_for(std::chrono::milliseconds duration);
     // Runs `action` from the loop once the work in hand is done.
@@ -227,6 +230,7 @@ private:
     std::optional<std::string> trouble_;
     std::unique_ptr<server::Sandbox> sandbox_;
     std::function<bool()> interrupt_;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> interrupt_wake_;
     server::ProcessEvents daemon_events_;
     std::unique_ptr<server::SupervisedProcess> daemon_;
     std::optional<server::ProcessExit> last_exit_;

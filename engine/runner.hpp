@@ -26,9 +26,9 @@ struct RunOptions {
     // The world each scenario runs in, and what it can do (checked before it is made).
     TargetFactory make_target = make_sim_target;
     Capabilities capabilities = sim_capabilities();
-    // Polled between steps and inside waits: true stops the scenario (verdict
+    // Asked between steps and inside waits: true stops the scenario (verdict
     // error, "interrupted").
-    std::function<bool()> interrupted;
+    Interrupt interrupted;
     // Called with each step as it finishes (progress for long scenarios).
     std::function<void(const StepResult&)> step_done;
     // The command that reruns one scenario: its file is appended.

@@ -56,9 +56,9 @@ Expected<RigOptions, std::string> rig_options(const Scenario& s, const TargetOpt
 
 class SimTarget final : public Target {
 public:
-    SimTarget(std::unique_ptr<Rig> rig, std::function<bool()> interrupted)
+    SimTarget(std::unique_ptr<Rig> rig, Interrupt interrupted)
         : rig_(std::move(rig)), interrupted_(std::move(interrupted)) {
-        if (interrupted_) rig_->set_interrupt(interrupted_);
+        if (interrupted_) rig_->set_interrupt(interrupted_.requested, interrupted_.wake_fd);
         for (const auto& partition : rig_->sandbox().board().partitions) {
             files_.push_back(partition.file_name);
             initial_[partition.file_name] = rig_->storage_file(partition.file_name);
@@ -81,7 +81,7 @@ public:
             },
             timeout);
     }
-    bool interrupted() const override { return interrupted_ && interrupted_(); }
+    bool interrupted() const override { return interrupted_(); }
     std::optional<std::string> settle() override {
         if (wait_until([this] { return rig_->settled(); }, settle_bound) || interrupted()) return std::nullopt;
         return "the world did not settle within " + std::to_string(settle_bound.count()) +
@@ -207,7 +207,7 @@ private:
     void check_event_triggers();
 
     std::unique_ptr<Rig> rig_;
-    std::function<bool()> interrupted_;
+    Interrupt interrupted_;
     std::vector<std::string> files_;
     std::map<std::string, Bytes> initial_;
     std::vector<Armed> armed_;

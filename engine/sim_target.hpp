@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/interrupt.hpp"
 #include "engine/scenario.hpp"
 #include "engine/target.hpp"
 #include "proto/expected.hpp"
@@ -17,7 +18,7 @@ struct TargetOptions {
     std::string server = "/usr/bin/rmtfs";  // the daemon's binary
     std::uint64_t seed = 1;
     // Asked while the world runs: true ends waits early (Ctrl-C).
-    std::function<bool()> interrupted;
+    Interrupt interrupted;
 };
 
 // Everything a simulated world can do.

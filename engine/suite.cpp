@@ -104,7 +104,7 @@ RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& 
     std::vector<std::optional<ScenarioResult>> results(scenarios.size());
     std::mutex lock;
     std::size_t next = 0, done = 0;
-    auto stop_requested = [&] { return options.interrupted != nullptr && options.interrupted->load(); };
+    auto stop_requested = [&] { return options.interrupted != nullptr && options.interrupted->requested(); };
     auto worker = [&] {
         for (;;) {
             std::size_t index;
@@ -114,7 +114,7 @@ RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& 
                 index = next++;
             }
             RunOptions run = options.run;
-            run.interrupted = stop_requested;
+            if (options.interrupted) run.interrupted = options.interrupted->interrupt();
             const Scenario& scenario = scenarios[index];
             ScenarioResult result;
             try {

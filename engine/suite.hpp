@@ -3,7 +3,6 @@
 // event loop, sandbox and daemon) — into one report.
 #pragma once
 
-#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -33,9 +32,9 @@ std::vector<Scenario> filter_suite(const std::vector<Scenario>& scenarios, const
 struct SuiteOptions {
     RunOptions run;
     unsigned jobs = 1;
-    // Set (from a signal handler) to stop: running scenarios end as errors
-    // ("interrupted"), the rest are not started and not reported.
-    const std::atomic<bool>* interrupted = nullptr;
+    // Requested (from a signal handler) to stop: running scenarios end as
+    // errors ("interrupted"), the rest are not started and not reported.
+    const StopRequest* interrupted = nullptr;
     // Each result as it comes in, with how many are done of how many.
     std::function<void(const ScenarioResult&, std::size_t done, std::size_t total)> progress;
     // Run every scenario under this coupling policy instead of its own (the

@@ -2,7 +2,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
@@ -85,9 +84,12 @@ Exit status: 0 the matrix was made (its cells are findings, not failures),
 
 namespace {
 
-std::atomic<bool> interrupt_requested{false};
+// Made before the handler is installed, alive until the process ends.
+engine::StopRequest* interrupt_request = nullptr;
 
-extern "C" void on_interrupt(int) { interrupt_requested.store(true); }
+extern "C" void on_interrupt(int) {
+    if (interrupt_request != nullptr) interrupt_request->request();
+}
 
 struct RunArguments {
     std::vector<fs::path> paths;
@@ -223,7 +225,9 @@ const char* mark(const engine::ScenarioResult& r) {
     return r.verdict == engine::Verdict::fail ? "FAIL" : "ERROR";
 }
 
-void install_interrupt_handler() {
+const engine::StopRequest& install_interrupt_handler() {
+    static engine::StopRequest request;
+    interrupt_request = &request;
     struct sigaction action {};
     action.sa_handler = on_interrupt;
     // A second Ctrl-C ends the harness at once; the daemons die with it
@@ -232,6 +236,7 @@ void install_interrupt_handler() {
     sigemptyset(&action.sa_mask);
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);
+    return request;
 }
 
 // Before anything runs: every report's destination can be written (a run is
@@ -284,7 +289,6 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     options.run.seed = a.seed;
     options.run.reproduce_prefix = reproduce_prefix(a, options.run.server);
     options.jobs = a.jobs;
-    options.interrupted = &interrupt_requested;
     options.progress = [&](const engine::ScenarioResult& r, std::size_t done, std::size_t total) {
         if (a.quiet) return;
         std::printf("[%zu/%zu] %-6s %s (%.1f s)%s%s\n", done, total, mark(r), r.name.c_str(), r.duration_ms / 1000.0,
@@ -292,7 +296,7 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
         std::fflush(stdout);
     };
     check_report_destinations(a);
-    install_interrupt_handler();
+    options.interrupted = &install_interrupt_handler();
     engine::RunReport report;
     if (!matrix) {
         report = engine::run_suite(scenarios, options);
