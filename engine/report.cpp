@@ -27,9 +27,9 @@ Summary summarise(const RunReport& report) {
             case Verdict::skip: ++s.skipped; break;
             case Verdict::error: ++s.errors; break;
         }
-        if (scenario.known_status == "known") ++s.known;
-        else if (scenario.known_status == "fixed") ++s.fixed;
-        else if (scenario.known_status == "new") ++s.new_failures;
+        if (scenario.known_status == KnownStatus::known) ++s.known;
+        else if (scenario.known_status == KnownStatus::fixed) ++s.fixed;
+        else if (scenario.known_status == KnownStatus::new_failure) ++s.new_failures;
         if (is_unexpected(scenario)) ++s.unexpected;
     }
     return s;
@@ -77,7 +77,7 @@ ordered_json to_json(const TraceEntry& e) {
 
 ordered_json to_json(const StepResult& s) {
     return ordered_json{{"index", s.index},     {"kind", s.kind},           {"note", s.note},
-                        {"status", s.status},   {"message", s.message},     {"started_ms", s.started_ms},
+                        {"status", name_of(s.status)},   {"message", s.message},     {"started_ms", s.started_ms},
                         {"ended_ms", s.ended_ms}, {"where", s.where}};
 }
 
@@ -90,7 +90,7 @@ ordered_json to_json(const ScenarioResult& s) {
     j["verdict"] = std::string(name_of(s.verdict));
     j["reason"] = s.reason;
     j["known_issue"] = s.known_issue;
-    j["known_status"] = s.known_status;
+    j["known_status"] = name_of(s.known_status);
     j["duration_ms"] = s.duration_ms;
     j["seed"] = s.seed;
     j["reproduce"] = s.reproduce;
@@ -155,11 +155,12 @@ void get_optional(const nlohmann::json& j, const char* key, std::optional<T>& ou
     if (auto it = j.find(key); it != j.end()) out = it->get<T>();
 }
 
+// A closed set's value by name; a missing key reads as "".
 template <class E>
 E named_or_throw(const nlohmann::json& j, const char* key, const std::string& scenario) {
-    std::string name = j.at(key).get<std::string>();
+    std::string name = j.value(key, std::string{});
     auto value = named<E>(name);
-    if (!value) throw std::runtime_error("scenario " + scenario + ": a trace event's unknown " + key + " '" + name + "'");
+    if (!value) throw std::runtime_error("scenario " + scenario + ": unknown " + key + " '" + name + "'");
     return *value;
 }
 
@@ -227,14 +228,10 @@ RunReport read_json(std::istream& in) {
             get(js, "description", s.description);
             get(js, "file", s.file);
             get(js, "tags", s.tags);
-            std::string verdict;
-            get(js, "verdict", verdict);
-            auto known = named<Verdict>(verdict);
-            if (!known) throw std::runtime_error("scenario " + s.name + ": unknown verdict '" + verdict + "'");
-            s.verdict = *known;
+            s.verdict = named_or_throw<Verdict>(js, "verdict", s.name);
             get(js, "reason", s.reason);
             get(js, "known_issue", s.known_issue);
-            get(js, "known_status", s.known_status);
+            s.known_status = named_or_throw<KnownStatus>(js, "known_status", s.name);
             get(js, "duration_ms", s.duration_ms);
             get(js, "seed", s.seed);
             get(js, "reproduce", s.reproduce);
@@ -251,7 +248,7 @@ RunReport read_json(std::istream& in) {
                 get(jstep, "index", step.index);
                 get(jstep, "kind", step.kind);
                 get(jstep, "note", step.note);
-                get(jstep, "status", step.status);
+                step.status = named_or_throw<StepStatus>(jstep, "status", s.name);
                 get(jstep, "message", step.message);
                 get(jstep, "started_ms", step.started_ms);
                 get(jstep, "ended_ms", step.ended_ms);
@@ -276,10 +273,10 @@ std::string failure_text(const ScenarioResult& s) {
     std::ostringstream text;
     if (!s.reason.empty()) text << s.reason << "\n";
     for (const auto& step : s.steps) {
-        if (step.status != "failed" && step.status != "error") continue;
+        if (step.status != StepStatus::failed && step.status != StepStatus::error) continue;
         text << "\nstep " << step.index << " (" << step.kind;
         if (!step.where.empty()) text << ", " << step.where;
-        text << ") " << step.status;
+        text << ") " << name_of(step.status);
         if (!step.note.empty()) text << " [" << step.note << "]";
         if (!step.message.empty()) text << ": " << step.message;
         text << "\n";
@@ -290,7 +287,7 @@ std::string failure_text(const ScenarioResult& s) {
     }
     if (!s.known_issue.empty()) {
         text << "\nknown issue";
-        if (!s.known_status.empty()) text << " (" << s.known_status << ")";
+        if (s.known_status != KnownStatus::none) text << " (" << name_of(s.known_status) << ")";
         text << ": " << s.known_issue << "\n";
     }
     if (!s.reproduce.empty()) text << "\nreproduce: " << s.reproduce << "\n";
@@ -330,15 +327,15 @@ void write_junit(const RunReport& report, std::ostream& out) {
         out << "      <properties>\n";
         property(out, "        ", "seed", std::to_string(s.seed));
         if (!s.known_issue.empty()) property(out, "        ", "known_issue", s.known_issue);
-        if (!s.known_status.empty()) property(out, "        ", "known_status", s.known_status);
+        if (s.known_status != KnownStatus::none) property(out, "        ", "known_status", name_of(s.known_status));
         if (!s.reproduce.empty()) property(out, "        ", "reproduce", s.reproduce);
         out << "      </properties>\n";
         const Verdict v = s.verdict;
         if (v == Verdict::fail || v == Verdict::error) {
             const char* element = v == Verdict::fail ? "failure" : "error";
             std::string type = v == Verdict::fail ? "failure" : "error";
-            if (s.known_status == "known") type = "known-issue";
-            else if (s.known_status == "new") type = "new-failure";
+            if (s.known_status == KnownStatus::known) type = "known-issue";
+            else if (s.known_status == KnownStatus::new_failure) type = "new-failure";
             out << "      <" << element << " message=\"" << escape_xml_attribute(s.reason) << "\" type=\"" << type
                 << "\">" << escape_xml(failure_text(s)) << "</" << element << ">\n";
         } else if (v == Verdict::skip) {

@@ -37,6 +37,32 @@ struct rmtfs_hil::NameTable<rmtfs_hil::engine::Verdict> {
 
 namespace rmtfs_hil::engine {
 
+// How a step ended; the steps after a failed one are skipped.
+enum class StepStatus { passed, failed, error, skipped };
+
+// How a result compares with its scenario's known issue: none (no known
+// issue, or nothing to compare: skipped, interrupted), known (fails as the
+// known issue says), fixed (it passed), new_failure (fails differently).
+enum class KnownStatus { none, known, fixed, new_failure };
+
+}  // namespace rmtfs_hil::engine
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::engine::StepStatus> {
+    using S = rmtfs_hil::engine::StepStatus;
+    static constexpr std::array entries{Named{S::passed, "passed"}, Named{S::failed, "failed"},
+                                        Named{S::error, "error"}, Named{S::skipped, "skipped"}};
+};
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::engine::KnownStatus> {
+    using K = rmtfs_hil::engine::KnownStatus;
+    static constexpr std::array entries{Named{K::none, ""}, Named{K::known, "known"}, Named{K::fixed, "fixed"},
+                                        Named{K::new_failure, "new"}};
+};
+
+namespace rmtfs_hil::engine {
+
 // One event of the world's trace, relative to the scenario's start (sim/trace.hpp): typed source and kind,
 // the fields a program reads, the detail line a person reads.
 struct TraceEntry {
@@ -53,7 +79,7 @@ struct StepResult {
     std::size_t index = 0;
     std::string kind;     // the step's action key: "boot", "write", ...
     std::string note;
-    std::string status;   // passed | failed | error | skipped
+    StepStatus status = StepStatus::passed;
     std::string message;
     double started_ms = 0, ended_ms = 0;
     std::string where;    // "file:line:col"
@@ -67,8 +93,7 @@ struct ScenarioResult {
     Verdict verdict = Verdict::error;
     std::string reason;        // why (empty for pass)
     std::string known_issue;   // the scenario's known_issue text, empty if none
-    std::string known_status;  // "" | "known" (fails as the known issue says) | "fixed" (known issue but it
-                               // passed) | "new" (has a known issue but fails differently)
+    KnownStatus known_status = KnownStatus::none;
     double duration_ms = 0;
     std::uint64_t seed = 0;
     std::vector<StepResult> steps;

@@ -198,7 +198,7 @@ std::string_view verdict_class(const ScenarioResult& s) { return name_of(s.verdi
 
 bool is_failure(const ScenarioResult& s) { return s.verdict == Verdict::fail || s.verdict == Verdict::error; }
 
-bool is_unexpected(const ScenarioResult& s) { return is_failure(s) && s.known_status != "known"; }
+bool is_unexpected(const ScenarioResult& s) { return is_failure(s) && s.known_status != KnownStatus::known; }
 
 std::string verdict_label(const ScenarioResult& s) {
     std::string label;
@@ -208,7 +208,7 @@ std::string verdict_label(const ScenarioResult& s) {
         case Verdict::skip: label = "skip"; break;
         case Verdict::error: label = "ERROR"; break;
     }
-    if (!s.known_status.empty()) label += " (" + sanitize_line(s.known_status) + ")";
+    if (s.known_status != KnownStatus::none) label += " (" + std::string(name_of(s.known_status)) + ")";
     return label;
 }
 

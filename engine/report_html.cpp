@@ -511,16 +511,15 @@ std::string badge(const ScenarioResult& s) {
 }
 
 std::string known_mark(const ScenarioResult& s) {
-    if (s.known_status.empty()) return "";
     std::string label;
-    if (s.known_status == "known") label = "known issue";
-    else if (s.known_status == "fixed") label = "fixed?";
-    else if (s.known_status == "new") label = "new failure";
-    else label = s.known_status;
-    std::string cls = s.known_status == "known" || s.known_status == "fixed" || s.known_status == "new"
-                          ? s.known_status
-                          : std::string("other");
-    return "<span class=\"ks " + cls + "\" title=\"" + attr(s.known_issue) + "\">" + esc(label) + "</span>";
+    switch (s.known_status) {
+        case KnownStatus::none: return "";
+        case KnownStatus::known: label = "known issue"; break;
+        case KnownStatus::fixed: label = "fixed?"; break;
+        case KnownStatus::new_failure: label = "new failure"; break;
+    }
+    return "<span class=\"ks " + std::string(name_of(s.known_status)) + "\" title=\"" + attr(s.known_issue) + "\">" +
+           esc(label) + "</span>";
 }
 
 // Long text keeps its head and tail.
@@ -655,12 +654,10 @@ void write_steps(std::ostream& out, const ScenarioResult& s) {
     out << "<table class=\"steps\"><thead><tr><th>#</th><th>step</th><th>status</th><th>time</th><th>message</th>"
            "<th>where</th></tr></thead><tbody>\n";
     for (const auto& step : s.steps) {
-        std::string status_cls = step.status == "passed" || step.status == "failed" || step.status == "skipped"
-                                     ? step.status
-                                     : std::string("error");
+        const std::string_view status_cls = name_of(step.status);
         out << "<tr><td class=\"num\">" << step.index << "</td><td><b>" << esc(step.kind) << "</b>";
         if (!step.note.empty()) out << "<br><small>" << esc(step.note) << "</small>";
-        out << "</td><td><span class=\"badge " << status_cls << "\">" << esc(step.status) << "</span></td>"
+        out << "</td><td><span class=\"badge " << status_cls << "\">" << status_cls << "</span></td>"
             << "<td class=\"num\">" << esc(fixed(step.started_ms, 1)) << " ms <small>+"
             << esc(format_ms(step.ended_ms - step.started_ms)) << "</small></td><td><pre>" << esc(step.message)
             << "</pre></td><td class=\"mono where\">" << esc(step.where) << "</td></tr>\n";
@@ -701,9 +698,9 @@ void write_scenario(std::ostream& out, const ScenarioResult& s, std::size_t inde
     if (!s.reason.empty()) out << "<div class=\"why\"><b>Why:</b> <span class=\"reason\">" << esc(s.reason) << "</span></div>\n";
     if (!s.known_issue.empty()) {
         out << "<div class=\"known-issue\"><b>Known issue";
-        if (s.known_status == "known") out << " (fails as expected)";
-        else if (s.known_status == "fixed") out << " (it passed: fixed?)";
-        else if (s.known_status == "new") out << " (fails differently: a new failure)";
+        if (s.known_status == KnownStatus::known) out << " (fails as expected)";
+        else if (s.known_status == KnownStatus::fixed) out << " (it passed: fixed?)";
+        else if (s.known_status == KnownStatus::new_failure) out << " (fails differently: a new failure)";
         out << ":</b> " << esc(s.known_issue) << "</div>\n";
     }
     if (!s.reproduce.empty())

@@ -160,7 +160,7 @@ void ScenarioRun::run_steps() {
         if (failure && interrupted()) failure = StepFailure{"interrupted", true};
         if (!failure && !book_.invariant_failures.empty()) failure = StepFailure{book_.invariant_failures.front()};
         step_result.ended_ms = now_ms();
-        step_result.status = !failure ? "passed" : failure->harness ? "error" : "failed";
+        step_result.status = !failure ? StepStatus::passed : failure->harness ? StepStatus::error : StepStatus::failed;
         step_result.message = failure ? failure->message : "";
         result_.steps.push_back(step_result);
         if (options_.step_done) options_.step_done(step_result);
@@ -169,7 +169,7 @@ void ScenarioRun::run_steps() {
                     "step " + std::to_string(i + 1) + " (" + step.kind + ", " + step.where.describe() + "): " + failure->message);
         for (std::size_t j = i + 1; j < s_.steps.size(); ++j)
             result_.steps.push_back(
-                StepResult{j, s_.steps[j].kind, s_.steps[j].note, "skipped", "", 0, 0, s_.steps[j].where.describe()});
+                StepResult{j, s_.steps[j].kind, s_.steps[j].note, StepStatus::skipped, "", 0, 0, s_.steps[j].where.describe()});
         return;
     }
 }
@@ -269,15 +269,16 @@ std::optional<std::string> missing_capabilities(const Scenario& scenario, const 
     return "the target cannot do what the scenario needs: " + joined(reasons);
 }
 
-std::string known_issue_status(const Scenario& scenario, const ScenarioResult& result) {
-    if (!scenario.known_issue) return "";
+KnownStatus known_issue_status(const Scenario& scenario, const ScenarioResult& result) {
+    if (!scenario.known_issue) return KnownStatus::none;
     // Not run, or not to the end: nothing to compare.
     if (result.verdict == Verdict::skip || (result.verdict == Verdict::error && result.reason.ends_with("interrupted")))
-        return "";
+        return KnownStatus::none;
     const KnownIssue& known = *scenario.known_issue;
-    if (result.verdict == Verdict::pass) return "fixed";
-    if (name_of(result.verdict) == name_of(known.observed) && result.reason.find(known.match) != std::string::npos) return "known";
-    return "new";
+    if (result.verdict == Verdict::pass) return KnownStatus::fixed;
+    if (name_of(result.verdict) == name_of(known.observed) && result.reason.find(known.match) != std::string::npos)
+        return KnownStatus::known;
+    return KnownStatus::new_failure;
 }
 
 ScenarioResult run_scenario(const Scenario& scenario, const RunOptions& options) {

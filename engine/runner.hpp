@@ -39,7 +39,7 @@ ScenarioResult run_scenario(const Scenario& scenario, const RunOptions& options)
 
 // How a result compares with the scenario's known issue: "" (none), "known",
 // "fixed" or "new".
-std::string known_issue_status(const Scenario& scenario, const ScenarioResult& result);
+KnownStatus known_issue_status(const Scenario& scenario, const ScenarioResult& result);
 
 // Why the scenario cannot run on a target with these capabilities ("needs
 // power_loss (step 4, power_loss, file:12:5)"), or nothing.

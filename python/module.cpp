@@ -191,14 +191,15 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             return *started;
         })
         .def("wait_for_service", [](PyRig& s, int timeout_ms) { return s.rig().wait_for_service(ms(timeout_ms)); },
-             py::arg("timeout_ms") = 10000)
+             py::arg("timeout_ms") = engine::default_service_wait.count())
         .def("service_published", [](PyRig& s) { return s.rig().service_published(); })
         .def("signal_daemon", [](PyRig& s, int signal_number) { s.rig().signal_daemon(signal_number); })
         .def("wait_for_daemon_exit", [](PyRig& s, int timeout_ms) -> std::optional<std::string> {
             auto exit = s.rig().wait_for_daemon_exit(ms(timeout_ms));
             if (!exit) return std::nullopt;
             return exit->describe();
-        }, py::arg("timeout_ms") = 10000, "how the daemon ended ('exited 0', 'killed by SIGKILL'), None if it did not")
+        }, py::arg("timeout_ms") = engine::default_exit_wait.count(),
+           "how the daemon ended ('exited 0', 'killed by SIGKILL'), None if it did not")
         .def("restart_daemon", [](PyRig& s, std::optional<std::string> binary) {
             auto restarted = s.rig().restart_daemon(binary);
             if (!restarted) throw std::runtime_error(restarted.error());
@@ -210,10 +211,10 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         // modems
         .def("start_modem", [](PyRig& s, std::size_t index) { s.rig().start_modem(index); }, py::arg("index") = 0)
         .def("boot_modem", [](PyRig& s, std::size_t index, int timeout_ms) { return s.rig().boot_modem(index, ms(timeout_ms)); },
-             py::arg("index") = 0, py::arg("timeout_ms") = 20000)
+             py::arg("index") = 0, py::arg("timeout_ms") = engine::default_boot_wait.count())
         .def("wait_for_boot", [](PyRig& s, std::size_t index, int timeout_ms, unsigned nth) {
             return s.rig().wait_for_boot(index, ms(timeout_ms), nth);
-        }, py::arg("index") = 0, py::arg("timeout_ms") = 20000, py::arg("nth") = 0)
+        }, py::arg("index") = 0, py::arg("timeout_ms") = engine::default_boot_wait.count(), py::arg("nth") = 0)
         .def("stop_modem", [](PyRig& s, std::size_t index) { s.rig().stop_modem(index); }, py::arg("index") = 0)
         .def("modem_state", [](PyRig& s, std::size_t index) { return std::string(sim::to_string(s.rig().modem_state(index))); },
              py::arg("index") = 0)
@@ -265,7 +266,7 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             fault.short_bytes = short_bytes;
             if (fault.error == 0 && !fault.short_bytes) bad("an I/O fault needs an error or short_bytes");
             return s.rig().storage().arm(fault);
-        }, py::arg("call"), py::arg("error") = py::none(), py::arg("target") = "storage", py::arg("file") = "",
+        }, py::arg("call"), py::arg("error") = py::none(), py::arg("target") = name_of(server::IoFault{}.target), py::arg("file") = "",
              py::arg("nth") = 1, py::arg("times") = 1, py::arg("short_bytes") = py::none())
         .def("io_fault_hits", [](PyRig& s, std::size_t index) { return s.rig().storage().fault_hits(index); })
         .def("lose_power", [](PyRig& s) {

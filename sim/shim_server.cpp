@@ -123,7 +123,9 @@ private:
         wait();
     }
 
-    // false when the channel was closed while handling.
+    // false when the channel was closed while handling. One case per shim
+    // operation, each a few lines against the fabric: longer than most, read
+    // beside sim/shim/shim_protocol.h as one table.
     bool handle(const shim_request& request, ByteView payload, int passed_fd) {
         Fabric& fabric = server_.fabric_;
         if (passed_fd >= 0 && request.op != SHIM_OP_OPEN) {

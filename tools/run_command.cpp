@@ -219,9 +219,9 @@ std::string reproduce_prefix(const RunArguments& a, const std::string& server) {
 }
 
 const char* mark(const engine::ScenarioResult& r) {
-    if (r.verdict == engine::Verdict::pass) return r.known_status == "fixed" ? "FIXED" : "pass";
+    if (r.verdict == engine::Verdict::pass) return r.known_status == engine::KnownStatus::fixed ? "FIXED" : "pass";
     if (r.verdict == engine::Verdict::skip) return "skip";
-    if (r.known_status == "known") return "known";
+    if (r.known_status == engine::KnownStatus::known) return "known";
     return r.verdict == engine::Verdict::fail ? "FAIL" : "ERROR";
 }
 
@@ -328,7 +328,7 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     bool failed = false;
     for (const auto& r : report.scenarios) {
         if (r.verdict == engine::Verdict::error) failed = true;
-        if (!matrix && r.verdict == engine::Verdict::fail && (a.strict || r.known_status != "known")) failed = true;
+        if (!matrix && r.verdict == engine::Verdict::fail && (a.strict || r.known_status != engine::KnownStatus::known)) failed = true;
     }
     if (failed) return cli::exit_failed;
     return written ? cli::exit_ok : cli::exit_environment;

@@ -63,7 +63,7 @@ void expect_skips(Capability lacking, const std::function<bool(const Json&)>& ne
             EXPECT_NE(result.reason.find(std::string(name_of(lacking))), std::string::npos) << result.reason;
             EXPECT_NE(result.reason.find(std::string(name_of(lacking)) + " " + where), std::string::npos)
                 << "names where it is needed: " << result.reason;
-            EXPECT_EQ(result.known_status, "") << "a skip says nothing about a known issue";
+            EXPECT_EQ(result.known_status, KnownStatus::none) << "a skip says nothing about a known issue";
         } else {
             EXPECT_EQ(result.verdict, Verdict::error) << scenario.name << " should have been run: " << result.reason;
             EXPECT_NE(result.reason.find("a fake world"), std::string::npos) << result.reason;

@@ -69,7 +69,7 @@ inline engine::ScenarioResult sigkill_scenario() {
     s.verdict = engine::Verdict::fail;
     s.reason = "ledger: acknowledged write to modem_fs1 sectors 8..11 not on storage after SIGKILL";
     s.known_issue = "rmtfs acknowledges RW_IOVEC writes before fsync: a SIGKILL loses them";
-    s.known_status = "known";
+    s.known_status = engine::KnownStatus::known;
     s.duration_ms = 3412.5;
     s.seed = 18446744073709551557ull;  // near 2^64: JSON must keep it exact
     s.reproduce = "rmtfs-hil run --server /usr/bin/rmtfs --seed 18446744073709551557 "
@@ -83,15 +83,15 @@ inline engine::ScenarioResult sigkill_scenario() {
     s.ledger_violations = {"write #3 to modem_fs1 sectors 8..11 acknowledged, storage holds the old data",
                            "read #5 of modem_fs1 sector 9 returned data never written"};
     s.steps = {
-        {0, "boot", "", "passed", "", 0, 412.25, "scenarios/process/sigkill-during-write.json:12:5"},
-        {1, "write", "the write that is lost", "passed", "", 412.25, 430.0,
+        {0, "boot", "", engine::StepStatus::passed, "", 0, 412.25, "scenarios/process/sigkill-during-write.json:12:5"},
+        {1, "write", "the write that is lost", engine::StepStatus::passed, "", 412.25, 430.0,
          "scenarios/process/sigkill-during-write.json:13:5"},
-        {2, "fault", "SIGKILL at the next RW_IOVEC", "passed", "", 430.0, 431.0,
+        {2, "fault", "SIGKILL at the next RW_IOVEC", engine::StepStatus::passed, "", 430.0, 431.0,
          "scenarios/process/sigkill-during-write.json:16:5"},
-        {3, "wait_for", "", "passed", "", 431.0, 1700.0, "scenarios/process/sigkill-during-write.json:18:5"},
-        {4, "read", "read it back", "failed", "sector 9: expected pattern 'a', got the initial pattern", 1700.0,
+        {3, "wait_for", "", engine::StepStatus::passed, "", 431.0, 1700.0, "scenarios/process/sigkill-during-write.json:18:5"},
+        {4, "read", "read it back", engine::StepStatus::failed, "sector 9: expected pattern 'a', got the initial pattern", 1700.0,
          1712.0, "scenarios/process/sigkill-during-write.json:19:5"},
-        {5, "expect", "", "skipped", "", 0, 0, "scenarios/process/sigkill-during-write.json:22:5"},
+        {5, "expect", "", engine::StepStatus::skipped, "", 0, 0, "scenarios/process/sigkill-during-write.json:22:5"},
     };
     auto add = [&s](double at, TraceSource source, TraceKind kind, std::string detail, sim::TraceFields fields = {}) {
         s.trace.push_back(event(at, source, kind, std::move(detail), std::move(fields)));
@@ -166,8 +166,8 @@ inline engine::ScenarioResult clean_scenario() {
     s.coupling = "manual";
     s.modem_up_at_end = true;
     s.ledger_verdict = "clean: 12 writes (10 ok, 2 unknown)";
-    s.steps = {{0, "boot", "", "passed", "", 0, 400, "scenarios/basic/boot-clean.json:9:5"},
-               {1, "expect", "", "passed", "", 400, 401, "scenarios/basic/boot-clean.json:10:5"}};
+    s.steps = {{0, "boot", "", engine::StepStatus::passed, "", 0, 400, "scenarios/basic/boot-clean.json:9:5"},
+               {1, "expect", "", engine::StepStatus::passed, "", 400, 401, "scenarios/basic/boot-clean.json:10:5"}};
     double t = 0;
     s.trace.push_back(event(t, TraceSource::server, TraceKind::started, "pid 100 (start 1)"));
     for (int i = 0; i < 6; ++i) {
@@ -197,7 +197,7 @@ inline engine::ScenarioResult hostile_scenario() {
     s.data_lost = true;
     s.ledger_verdict = "1 violation";
     s.ledger_violations = {"violation: " + hostile_text};
-    s.steps = {{0, "power_loss", hostile_text, "error", "message: " + hostile_text, 0, 5, "<where>:1:1"}};
+    s.steps = {{0, "power_loss", hostile_text, engine::StepStatus::error, "message: " + hostile_text, 0, 5, "<where>:1:1"}};
     s.trace = {event(0, TraceSource::harness, TraceKind::power_loss, "detail: " + hostile_text),
                event(1, TraceSource::server, TraceKind::log, "log: " + hostile_text),
                event(2, TraceSource::fabric, TraceKind::deliver, "</svg></script><script>alert(1)</script>",
@@ -226,7 +226,7 @@ inline engine::ScenarioResult fixed_scenario() {
     s.tags = {"storage", "faults"};
     s.verdict = engine::Verdict::pass;
     s.known_issue = "rmtfs ignores fsync errors";
-    s.known_status = "fixed";
+    s.known_status = engine::KnownStatus::fixed;
     s.duration_ms = 1520.0;
     s.seed = 3;
     s.reproduce = "rmtfs-hil run --seed 3 scenarios/storage/io-fault-on-sync.json";
