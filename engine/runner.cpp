@@ -211,7 +211,7 @@ void ScenarioRun::collect_evidence() {
                                        std::to_string(ledger.count(sim::WriteOutcome::unknown)) + " unknown)"
                                  : std::to_string(violations.size()) + " violation" + (violations.size() == 1 ? "" : "s");
     result_.data_lost = std::any_of(violations.begin(), violations.end(),
-                                    [](const sim::LedgerViolation& v) { return v.kind == "acknowledged write lost"; });
+                                    [](const sim::LedgerViolation& v) { return v.kind == sim::ViolationKind::acknowledged_write_lost; });
     result_.modem_up_at_end = target_->modem_count() > 0 && target_->modem_state(0) == sim::ModemState::running;
     // Time to recover: from the first fault to the modem running again.
     std::optional<double> fault_at;

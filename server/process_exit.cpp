@@ -47,4 +47,24 @@ std::string signal_name(int signal) {
     return "signal " + std::to_string(signal);
 }
 
+namespace {
+constexpr int last_standard_signal = 31;
+}
+
+std::optional<int> signal_named(std::string_view name) {
+    for (int n = 1; n <= last_standard_signal; ++n)
+        if (sigabbrev_np(n) != nullptr && signal_name(n) == name) return n;
+    return std::nullopt;
+}
+
+const std::vector<std::string>& signal_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (int n = 1; n <= last_standard_signal; ++n)
+            if (sigabbrev_np(n) != nullptr) out.push_back(signal_name(n));
+        return out;
+    }();
+    return names;
+}
+
 }  // namespace rmtfs_hil::server

@@ -2,9 +2,12 @@
 // crashed with SIGSEGV", "exited 1", "killed by our SIGKILL").
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <variant>
+#include <vector>
 
 namespace rmtfs_hil::server {
 
@@ -70,5 +73,9 @@ inline std::ostream& operator<<(std::ostream& out, const ProcessExit& exit) { re
 
 // "SIGSEGV"; "signal 42" for numbers without a name.
 std::string signal_name(int signal);
+// The inverse, for the standard signals ("SIGKILL" -> 9).
+std::optional<int> signal_named(std::string_view name);
+// Every standard signal's name, in number order.
+const std::vector<std::string>& signal_names();
 
 }  // namespace rmtfs_hil::server

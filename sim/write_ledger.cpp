@@ -22,7 +22,7 @@ std::string LedgerViolation::describe() const {
     std::string sectors = sector_count == 1 ? "sector " + std::to_string(first_sector)
                                             : "sectors " + std::to_string(first_sector) + "-" +
                                                   std::to_string(first_sector + sector_count - 1);
-    return partition + " " + sectors + ": " + kind + ": expected " + expected + ", found " + actual;
+    return partition + " " + sectors + ": " + std::string(name_of(kind)) + ": expected " + expected + ", found " + actual;
 }
 
 std::string describe(const std::vector<LedgerViolation>& violations, std::size_t shown) {
@@ -103,7 +103,7 @@ std::optional<LedgerViolation> WriteLedger::read_returned(const std::string& par
             return std::equal(want.begin(), want.end(), got.begin(), got.end());
         });
         if (!fine)
-            return LedgerViolation{partition, sector, 1, "read mismatch",
+            return LedgerViolation{partition, sector, 1, ViolationKind::read_mismatch,
                                    name_of(allowed.back()) + " (" + excerpt(content(partition, sector, allowed.back())) + ")",
                                    excerpt(got)};
     }
@@ -125,9 +125,9 @@ std::vector<LedgerViolation> WriteLedger::check(const std::string& partition, co
         });
         if (fine) continue;
         const std::optional<WriteId>& latest = state.allowed.back();
-        std::string kind;
+        ViolationKind kind;
         if (state.allowed.size() == 1 && latest && writes_[*latest].outcome == WriteOutcome::ok) {
-            kind = "acknowledged write lost";
+            kind = ViolationKind::acknowledged_write_lost;
         } else {
             // Torn: some bytes from one allowed content, some from another.
             bool torn = false;
@@ -139,13 +139,13 @@ std::vector<LedgerViolation> WriteLedger::check(const std::string& partition, co
                     for (std::size_t i = 0; i < sector_bytes && mix; ++i) mix = got[i] == x[i] || got[i] == y[i];
                     torn |= mix;
                 }
-            kind = torn ? "torn sector" : "unexpected data";
+            kind = torn ? ViolationKind::torn_sector : ViolationKind::unexpected_data;
         }
         std::string expected;
         for (const auto& source : state.allowed)
             expected += (expected.empty() ? "" : " or ") + name_of(source) + " (" + excerpt(content(partition, sector, source)) + ")";
         std::string actual = got.empty() ? "nothing (the file is shorter)" : excerpt(got);
-        if (kind == "torn sector") {
+        if (kind == ViolationKind::torn_sector) {
             // Where the newest allowed content stops matching: the tear.
             ByteView newest = content(partition, sector, latest);
             std::size_t tear = 0;

@@ -25,7 +25,25 @@ namespace rmtfs_hil::sim {
 using WriteId = std::uint64_t;
 
 enum class WriteOutcome { pending, ok, failed, unknown };
+
+// What storage or a read showed that the ledger does not allow. The names
+// appear in failure reasons (and known issues match them).
+enum class ViolationKind {
+    acknowledged_write_lost,  // storage lacks a write the daemon acknowledged
+    torn_sector,              // some bytes from one allowed content, some from another
+    unexpected_data,          // storage holds what was never allowed there
+    read_mismatch,            // a read returned what storage never held
+};
 }  // namespace rmtfs_hil::sim
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::sim::ViolationKind> {
+    using V = rmtfs_hil::sim::ViolationKind;
+    static constexpr std::array entries{Named{V::acknowledged_write_lost, "acknowledged write lost"},
+                                        Named{V::torn_sector, "torn sector"},
+                                        Named{V::unexpected_data, "unexpected data"},
+                                        Named{V::read_mismatch, "read mismatch"}};
+};
 
 template <>
 struct rmtfs_hil::NameTable<rmtfs_hil::sim::WriteOutcome> {
@@ -41,7 +59,7 @@ struct LedgerViolation {
     std::string partition;
     std::uint32_t first_sector = 0;
     std::uint32_t sector_count = 0;
-    std::string kind;         // "acknowledged write lost", "torn sector", "unexpected data", "read mismatch"
+    ViolationKind kind = ViolationKind::unexpected_data;
     std::string expected;     // what was allowed, shortly ("write #3 (bytes 77 77 ...) or the image (00 00 ...)")
     std::string actual;       // the bytes found, shortly
     std::string describe() const;

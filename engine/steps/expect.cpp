@@ -12,46 +12,48 @@ namespace {
 
 using wording::in_quotes;
 
-const Names& signal_names() {
-    static const Names names = [] {
-        Names out;
-        for (int n = 1; n < 32; ++n)
-            if (const char* name = sigabbrev_np(n)) out.push_back(std::string("SIG") + name);
-        return out;
-    }();
-    return names;
-}
 
-// The plain words of a daemon state; "exited N" and "killed by SIGNAME" too.
-const Names daemon_words = {"running", "stopped", "exited", "killed"};
-
-void check_daemon_state(ScenarioReader& reader, const Field& f) {
+// A daemon state: a plain word of DaemonExpectation::Is, "exited N" or "killed by SIGNAME".
+std::optional<DaemonExpectation> load_daemon_state(ScenarioReader& reader, const Field& f) {
     const std::string& s = f->get_ref<const std::string&>();
-    if (wording::contains(daemon_words, s)) return;
-    constexpr std::string_view exited = "exited ";
-    constexpr std::string_view killed_by = "killed by ";
+    DaemonExpectation expected;
+    expected.words = s;
+    if (auto plain = named<DaemonExpectation::Is>(s)) {
+        expected.is = *plain;
+        return expected;
+    }
+    const std::string exited = std::string(name_of(DaemonExpectation::Is::exited)) + " ";
+    const std::string killed_by = std::string(name_of(DaemonExpectation::Is::killed)) + " by ";
     if (s.starts_with(exited)) {
         std::string code = s.substr(exited.size());
         if (!code.empty() && code.size() <= 3 && std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-            std::stoi(code) <= 255)
-            return;
+            std::stoi(code) <= 255) {
+            expected.is = DaemonExpectation::Is::exited;
+            expected.code = std::stoi(code);
+            return expected;
+        }
         reader.error(f.pointer, "bad exit status in " + in_quotes(s) + ": expected \"exited N\" with N from 0 to 255");
-        return;
+        return std::nullopt;
     }
     if (s.starts_with(killed_by)) {
         std::string signal = s.substr(killed_by.size());
-        if (wording::contains(signal_names(), signal)) return;
-        reader.error(f.pointer, wording::unknown_name("signal", signal, signal_names()));
-        return;
+        if (auto number = server::signal_named(signal)) {
+            expected.is = DaemonExpectation::Is::killed;
+            expected.signal = number;
+            return expected;
+        }
+        reader.error(f.pointer, wording::unknown_name("signal", signal, server::signal_names()));
+        return std::nullopt;
     }
-    Names forms = daemon_words;
-    forms.insert(forms.end(), {"exited 0", "killed by SIGKILL", "killed by SIGTERM"});
+    Names forms = names_of<DaemonExpectation::Is>();
+    forms.insert(forms.end(), {exited + "0", killed_by + "SIGKILL", killed_by + "SIGTERM"});
     std::string message = "unknown daemon state " + in_quotes(s);
     if (auto close = wording::suggestion(s, forms))
         message += "; did you mean '" + *close + "'?";
     else
         message += " (expected 'running', 'stopped', 'exited', 'exited N', 'killed' or 'killed by SIGNAME')";
     reader.error(f.pointer, message);
+    return std::nullopt;
 }
 
 std::optional<ExpectStep::StorageCheck> load_storage_check(ScenarioReader& reader, const Field& f) {
@@ -112,7 +114,9 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
             reader.error_at_key(index.pointer, "'index' is only for 'modem_state' and 'remoteproc_state'");
     }
     reader.get_bool(reader.field(f, "service"), step->service);
-    if (Field daemon = reader.field(f, "daemon"); reader.get_string(daemon, step->daemon)) check_daemon_state(reader, daemon);
+    std::optional<std::string> daemon_words;
+    if (Field daemon = reader.field(f, "daemon"); reader.get_string(daemon, daemon_words))
+        step->daemon = load_daemon_state(reader, daemon);
     reader.get_strings(reader.field(f, "log"), step->log, true);
     reader.get_strings(reader.field(f, "no_log"), step->no_log, true);
     reader.get_enum(reader.field(f, "ledger"), step->ledger, "ledger verdict");
@@ -128,6 +132,24 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
 }
 
 }  // namespace
+
+bool DaemonExpectation::holds(const DaemonStatus& status) const {
+    using State = DaemonStatus::State;
+    switch (is) {
+        case Is::running: return status.state == State::running;
+        case Is::stopped: return status.state == State::stopped;
+        case Is::exited: {
+            const auto* exited = status.state == State::ended && status.exit ? std::get_if<server::Exited>(&status.exit->outcome()) : nullptr;
+            return exited != nullptr && (!code || exited->code == *code);
+        }
+        case Is::killed: {
+            const auto* killed = status.state == State::ended && status.exit ? std::get_if<server::Killed>(&status.exit->outcome()) : nullptr;
+            return killed != nullptr && (!signal || killed->signal == *signal);
+        }
+    }
+    RMTFS_HIL_ASSERT(false, "a daemon expectation without a case");
+    return false;
+}
 
 extern const StepKind expect_step{"expect", 160, load};
 
@@ -150,10 +172,8 @@ std::optional<StepFailure> check_world(const ExpectStep& e, Target& target) {
     if (e.service && target.service_published() != *e.service)
         return StepFailure{*e.service ? "service 14 is not published" : "service 14 is still published"};
     if (e.daemon) {
-        std::string now = target.daemon_status().describe();
-        bool fine = now == *e.daemon || (*e.daemon == "exited" && now.starts_with("exited")) ||
-                    (*e.daemon == "killed" && now.starts_with("killed"));
-        if (!fine) return StepFailure{"the daemon is " + now + ", expected " + *e.daemon};
+        const DaemonStatus now = target.daemon_status();
+        if (!e.daemon->holds(now)) return StepFailure{"the daemon is " + now.describe() + ", expected " + e.daemon->words};
     }
     const auto& log = target.daemon_log();
     auto logged = [&](const std::string& text) {

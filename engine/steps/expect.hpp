@@ -11,12 +11,24 @@ namespace rmtfs_hil::engine {
 
 enum class LedgerVerdict { clean, violated };
 
+// What an expect says of the daemon: how it is, and for an end, maybe the
+// exit status or the signal ("exited 3", "killed by SIGSEGV").
+struct DaemonExpectation {
+    enum class Is { running, stopped, exited, killed };
+    Is is = Is::running;
+    std::optional<int> code;    // exited with it
+    std::optional<int> signal;  // killed by it
+    std::string words;          // as the scenario says it
+
+    bool holds(const DaemonStatus& status) const;
+};
+
 struct ExpectStep final : StepAction {
     std::optional<std::string> modem_state;       // of modem `index`
     std::optional<std::string> remoteproc_state;  // of remoteproc `index`
     std::size_t index = 0;
     std::optional<bool> service;                  // service 14 published
-    std::optional<std::string> daemon;            // running | stopped | exited | "exited N" | killed | "killed by SIGNAME"
+    std::optional<DaemonExpectation> daemon;
     std::vector<std::string> log;                 // substrings the daemon's log must hold
     std::vector<std::string> no_log;              // ... must not hold
     std::optional<LedgerVerdict> ledger;
@@ -39,6 +51,13 @@ struct ExpectStep final : StepAction {
 };
 
 }  // namespace rmtfs_hil::engine
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::engine::DaemonExpectation::Is> {
+    using I = rmtfs_hil::engine::DaemonExpectation::Is;
+    static constexpr std::array entries{Named{I::running, "running"}, Named{I::stopped, "stopped"},
+                                        Named{I::exited, "exited"}, Named{I::killed, "killed"}};
+};
 
 template <>
 struct rmtfs_hil::NameTable<rmtfs_hil::engine::LedgerVerdict> {

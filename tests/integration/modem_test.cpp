@@ -259,7 +259,7 @@ TEST_F(ModemAgainstReadOnlyRmtfs, AcknowledgedWritesNeverReachStorageAndTheLedge
     EXPECT_EQ(**read_back, data) << "the daemon's in-memory copy holds the write";
     auto violations = ledger.check(sandbox->board().partitions[0].label, storage_of(0));
     ASSERT_EQ(violations.size(), 1u) << "expected the acknowledged write to be missing from storage";
-    EXPECT_EQ(violations[0].kind, "acknowledged write lost");
+    EXPECT_EQ(violations[0].kind, sim::ViolationKind::acknowledged_write_lost);
     EXPECT_EQ(violations[0].first_sector, 20u);
     EXPECT_EQ(violations[0].sector_count, 4u);
     std::printf("[ ledger ] rmtfs -r: %s\n", violations[0].describe().c_str());

@@ -113,7 +113,7 @@ TEST_F(StorageFaults, AShortSectorWriteIsNotRetriedAndLeavesATornSector) {
     EXPECT_TRUE(logged("failed to write sector")) << evidence();
     auto violations = rig->check_storage();
     ASSERT_EQ(violations.size(), 1u) << describe_all(violations);
-    EXPECT_EQ(violations[0].kind, "torn sector") << violations[0].describe();
+    EXPECT_EQ(violations[0].kind, sim::ViolationKind::torn_sector) << violations[0].describe();
     EXPECT_EQ(violations[0].first_sector, 41u) << violations[0].describe();
     Bytes torn = slice(rig->storage_file("modem_fs1"), 41, 1);
     Bytes wanted = slice(sector_data(4, 0x34), 1, 1);
@@ -153,7 +153,7 @@ TEST_F(StorageFaults, AFailedFdatasyncIsIgnoredAndPowerLossThenLosesAnAcknowledg
     ASSERT_TRUE(reverted) << reverted.error();
     auto violations = rig->check_storage();
     ASSERT_EQ(violations.size(), 1u) << describe_all(violations) << evidence();
-    EXPECT_EQ(violations[0].kind, "acknowledged write lost") << violations[0].describe();
+    EXPECT_EQ(violations[0].kind, sim::ViolationKind::acknowledged_write_lost) << violations[0].describe();
     EXPECT_EQ(violations[0].partition, "/boot/modem_fs1");
     EXPECT_EQ(violations[0].first_sector, 60u);
     EXPECT_EQ(violations[0].sector_count, 4u);

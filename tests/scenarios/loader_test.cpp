@@ -15,6 +15,8 @@
 // first, after checking it says what you meant.
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -580,7 +582,10 @@ TEST(ValidScenario, EveryStepKindParsesToItsStruct) {
         const auto& e = action_of<ExpectStep>(s, i++);
         EXPECT_EQ(e.modem_state, std::optional<std::string>("running"));
         EXPECT_EQ(e.service, std::optional<bool>(true));
-        EXPECT_EQ(e.daemon, std::optional<std::string>("killed by SIGKILL"));
+        ASSERT_TRUE(e.daemon);
+        EXPECT_EQ(e.daemon->is, DaemonExpectation::Is::killed);
+        EXPECT_EQ(e.daemon->signal, std::optional<int>(SIGKILL));
+        EXPECT_EQ(e.daemon->words, "killed by SIGKILL");
         EXPECT_EQ(e.log, std::vector<std::string>{"open"});
         EXPECT_EQ(e.no_log, std::vector<std::string>{"segfault"});
         EXPECT_EQ(e.ledger, std::optional<LedgerVerdict>(LedgerVerdict::violated));
@@ -588,7 +593,12 @@ TEST(ValidScenario, EveryStepKindParsesToItsStruct) {
         EXPECT_EQ(e.daemon_starts, std::optional<std::uint32_t>(2));
         EXPECT_EQ(e.modem_crashes, std::optional<std::uint32_t>(0));
     }
-    EXPECT_EQ(action_of<ExpectStep>(s, i++).daemon, std::optional<std::string>("exited 1"));
+    {
+        const auto& daemon = action_of<ExpectStep>(s, i++).daemon;
+        ASSERT_TRUE(daemon);
+        EXPECT_EQ(daemon->is, DaemonExpectation::Is::exited);
+        EXPECT_EQ(daemon->code, std::optional<int>(1));
+    }
     {
         const auto& e = action_of<ExpectStep>(s, i++);
         ASSERT_EQ(e.storage.size(), 3u);

@@ -144,6 +144,14 @@ TEST(Vocabulary, NamesAreUniqueAndRoundTrip) {
     EXPECT_FALSE(named<sim::CouplingPolicy>("telepathy").has_value());
 }
 
+TEST(Vocabulary, TheSchemaDaemonStatePatternHasTheTablesWords) {
+    std::string words;
+    for (const auto& name : names_of<DaemonExpectation::Is>()) words += name + "|";
+    const std::string pattern =
+        schema().at("/$defs/step_expect/properties/expect/properties/daemon/pattern"_json_pointer).get<std::string>();
+    EXPECT_EQ(pattern, "^(" + words + "exited [0-9]{1,3}|killed by SIG[A-Z0-9]+)$");
+}
+
 // The JSON report's trace is documented for other tools: every source and
 // kind a trace event can have is in scenarios/README.md.
 TEST(Vocabulary, TheReportFormatNamesEveryTraceSourceAndKind) {

@@ -32,7 +32,7 @@ TEST_F(Ledger, AcknowledgedWriteMissingIsNamedWithSectorsAndBytes) {
     ledger.resolved(ledger.invoked("modemst1", 4, sectors(2, 0xaa)), WriteOutcome::ok);
     auto violations = ledger.check("modemst1", image);
     ASSERT_EQ(violations.size(), 1u);
-    EXPECT_EQ(violations[0].kind, "acknowledged write lost");
+    EXPECT_EQ(violations[0].kind, ViolationKind::acknowledged_write_lost);
     EXPECT_EQ(violations[0].first_sector, 4u);
     EXPECT_EQ(violations[0].sector_count, 2u);
     EXPECT_EQ(violations[0].describe(),
@@ -57,7 +57,7 @@ TEST_F(Ledger, TornSectorIsNamed) {
     std::fill(torn.begin() + 2 * sector, torn.begin() + 2 * sector + 100, 0xcc);  // 100 bytes new, the rest old
     auto violations = ledger.check("modemst1", torn);
     ASSERT_EQ(violations.size(), 1u);
-    EXPECT_EQ(violations[0].kind, "torn sector") << violations[0].describe();
+    EXPECT_EQ(violations[0].kind, ViolationKind::torn_sector) << violations[0].describe();
     EXPECT_EQ(violations[0].first_sector, 2u);
 }
 
@@ -66,7 +66,7 @@ TEST_F(Ledger, DataNobodyWroteIsUnexpected) {
     ledger.resolve_pending_as_unknown();
     auto violations = ledger.check("modemst1", with(image, 2, sectors(1, 0x11)));
     ASSERT_EQ(violations.size(), 1u);
-    EXPECT_EQ(violations[0].kind, "unexpected data");
+    EXPECT_EQ(violations[0].kind, ViolationKind::unexpected_data);
 }
 
 TEST_F(Ledger, AckedWriteAfterUnknownOneWins) {
@@ -90,7 +90,7 @@ TEST_F(Ledger, ReadsAreCheckedAgainstWhatMayBeThere) {
     EXPECT_FALSE(ledger.read_returned("modemst1", 4, sectors(1, 0x00))) << "an unwritten sector reads as the image";
     auto stale = ledger.read_returned("modemst1", 3, sectors(1, 0x00));
     ASSERT_TRUE(stale);
-    EXPECT_EQ(stale->kind, "read mismatch");
+    EXPECT_EQ(stale->kind, ViolationKind::read_mismatch);
 }
 
 TEST_F(Ledger, ShortStorageFileLosesAcknowledgedWrites) {
