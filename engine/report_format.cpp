@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <set>
 
+#include "sim/coupling.hpp"
+
 namespace rmtfs_hil::engine {
 
 namespace {
@@ -235,11 +237,11 @@ std::string fault_key(const ScenarioResult& s) {
 
 namespace {
 
-// Known policies in their documented order, others after them alphabetically.
+// Known policies in their table's (documented) order, others after them alphabetically.
 int coupling_rank(const std::string& c) {
-    static constexpr std::array<std::string_view, 4> known = {"manual", "rmtfs-sysfs", "mem-open", "service-watch"};
+    constexpr auto known = values_of<sim::CouplingPolicy>();
     for (std::size_t i = 0; i < known.size(); ++i)
-        if (c == known[i]) return static_cast<int>(i);
+        if (c == name_of(known[i])) return static_cast<int>(i);
     return static_cast<int>(known.size());
 }
 

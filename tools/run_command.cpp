@@ -97,7 +97,7 @@ struct RunArguments {
     unsigned jobs = 1;
     std::optional<std::uint64_t> seed;
     std::string filter;
-    std::string target = "sim";
+    std::string target{name_of(engine::TargetKind::sim)};
     std::optional<fs::path> junit, json, report;
     bool strict = false;
     bool quiet = false;
@@ -122,7 +122,7 @@ std::uint64_t number_of(const std::string& option, const std::string& text, std:
 void check_target(const std::string& target) {
     std::string kind = target.substr(0, target.find(':'));
     auto named_kind = named<engine::TargetKind>(kind);
-    if (!named_kind || (kind == "sim" && kind != target))
+    if (!named_kind || (*named_kind == engine::TargetKind::sim && kind != target))
         throw cli::UsageError("option '--target' takes sim or adb[:SERIAL], not '" + target + "'");
     if (*named_kind == engine::TargetKind::adb)
         throw cli::EnvironmentError("--target " + target +

@@ -1,8 +1,8 @@
 // sigkill, sigterm, sigstop, sigcont: a signal to the daemon's process group.
 #include <csignal>
-#include <cstring>
 
 #include "engine/fault.hpp"
+#include "server/process_exit.hpp"
 
 namespace rmtfs_hil::engine {
 
@@ -12,7 +12,7 @@ class SignalFault final : public Fault {
 public:
     explicit SignalFault(int signal_number) : signal_(signal_number) {}
     Capabilities needs() const override { return {Capability::daemon_control}; }
-    std::string describe() const override { return "SIG" + std::string(sigabbrev_np(signal_)) + " to the daemon"; }
+    std::string describe() const override { return server::signal_name(signal_) + " to the daemon"; }
     std::vector<int> signals() const override { return {signal_}; }
     bool instant() const override { return true; }
     void fire(Target& target, FaultFired&) const override { target.signal_daemon(signal_); }
