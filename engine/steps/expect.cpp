@@ -117,11 +117,18 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
     std::optional<std::string> daemon_words;
     if (Field daemon = reader.field(f, "daemon"); reader.get_string(daemon, daemon_words))
         step->daemon = load_daemon_state(reader, daemon);
-    reader.get_strings(reader.field(f, "log"), step->log, true);
-    reader.get_strings(reader.field(f, "no_log"), step->no_log, true);
+    // An empty list would check nothing: refused, like an empty expect.
+    auto get_lines = [&](const char* key, std::vector<std::string>& lines, const char* what) {
+        Field field = reader.field(f, key);
+        if (reader.get_strings(field, lines, true) && lines.empty())
+            reader.error(field.pointer, std::string("expected at least one line the daemon must ") + what);
+    };
+    get_lines("log", step->log, "log");
+    get_lines("no_log", step->no_log, "not log");
     reader.get_enum(reader.field(f, "ledger"), step->ledger, "ledger verdict");
     if (Field violations = reader.field(f, "ledger_violations")) {
-        reader.get_strings(violations, step->ledger_violations, true);
+        if (reader.get_strings(violations, step->ledger_violations, true) && step->ledger_violations.empty())
+            reader.error(violations.pointer, "expected at least one text a violation must hold");
         if (!f->contains("ledger") || (step->ledger && *step->ledger != LedgerVerdict::violated))
             reader.error_at_key(violations.pointer, "'ledger_violations' needs \"ledger\": \"violated\"");
     }
