@@ -210,8 +210,9 @@ void Rig::make_modem(std::size_t index) {
     modems_.push_back(std::move(slot));
 }
 
-bool Rig::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+bool Rig::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout, PastDeadline past_deadline) {
     auto deadline = Clock::now() + timeout;
+    if (deadline_ && past_deadline == PastDeadline::no) deadline = std::min(deadline, *deadline_);
     while (!done()) {
         if (Clock::now() >= deadline || (interrupt_ && interrupt_())) return false;
         if (io_.stopped()) io_.restart();

@@ -95,9 +95,14 @@ public:
     const RigOptions& options() const { return options_; }
     std::filesystem::path storage_dir() { return sandbox_->world().storage_dir(); }
 
-    // Runs the loop until `done` or `timeout`; false on timeout, or when the
-    // interrupt check says to stop (it may also throw, to unwind a caller).
-    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+    // Runs the loop until `done` or `timeout`, and no later than the deadline
+    // (set_deadline) unless `past_deadline` allows it; false on timeout, or when
+    // the interrupt check says to stop (it may also throw, to unwind a caller).
+    enum class PastDeadline { no, allowed };
+    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                   PastDeadline past_deadline = PastDeadline::no);
+    // Every wait ends by then (a scenario's timeout_ms); nullopt: no deadline.
+    void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) { deadline_ = deadline; }
     // Asked between handlers while any wait runs (Ctrl-C, a Python signal).
     // `wake_fd` (>= 0) becomes readable when the check turns true: waits wake
     // on it; without one they look every interrupt_poll.
@@ -237,6 +242,7 @@ private:
     unsigned daemon_ends_ = 0;
     bool reported_stopped_ = false;
     unsigned deferred_ = 0;  // actions posted by defer() not yet run
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
     std::unique_ptr<server::ProcessFaults> process_faults_;
     std::unique_ptr<server::SupervisedProcess> name_service_;
     sim::WriteLedger ledger_;

@@ -38,7 +38,12 @@ private:
         }
     }
     bool interrupted() const { return options_.interrupted && options_.interrupted(); }
-    bool past_deadline() const { return Clock::now() - started_ > milliseconds(s_.timeout_ms); }
+    bool past_deadline() const { return Clock::now() - started_ >= milliseconds(s_.timeout_ms); }
+    StepFailure past_deadline_failure(const std::string& seen) const {
+        return StepFailure{"the scenario ran past its " + std::to_string(s_.timeout_ms) + " ms bound (timeout_ms)" +
+                               (seen.empty() ? "" : "; the step had seen: " + seen),
+                           true};
+    }
     double now_ms() const { return std::chrono::duration<double, std::milli>(Clock::now() - started_).count(); }
 
     void describe_scenario();
@@ -153,11 +158,13 @@ void ScenarioRun::run_steps() {
         if (interrupted())
             failure = StepFailure{"interrupted", true};
         else if (past_deadline())
-            failure = StepFailure{"the scenario ran past its " + std::to_string(s_.timeout_ms) + " ms bound", true};
+            failure = past_deadline_failure("");
         else
             failure = run_step(step, i);
-        // A step cut short by Ctrl-C says so, not what it saw meanwhile.
+        // A step cut short by Ctrl-C or by the scenario's bound says so, not
+        // what it saw meanwhile.
         if (failure && interrupted()) failure = StepFailure{"interrupted", true};
+        else if (failure && past_deadline()) failure = past_deadline_failure(failure->message);
         if (!failure && !book_.invariant_failures.empty()) failure = StepFailure{book_.invariant_failures.front()};
         step_result.ended_ms = now_ms();
         step_result.status = !failure ? StepStatus::passed : failure->harness ? StepStatus::error : StepStatus::failed;
@@ -238,8 +245,11 @@ ScenarioResult ScenarioRun::run() {
         return result_;
     }
     target_ = std::move(*created);
-    if (auto setup_failure = setup())
+    target_->set_deadline(started_ + milliseconds(s_.timeout_ms));
+    if (auto setup_failure = setup()) {
+        if (past_deadline()) setup_failure = past_deadline_failure("setup: " + setup_failure->message);
         finish_with(setup_failure->harness ? Verdict::error : Verdict::fail, setup_failure->message);
+    }
     else
         run_steps();
     if (!decided_) judge_end();

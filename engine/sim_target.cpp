@@ -82,8 +82,13 @@ public:
             timeout);
     }
     bool interrupted() const override { return interrupted_(); }
+    void set_deadline(std::chrono::steady_clock::time_point deadline) override { rig_->set_deadline(deadline); }
     std::optional<std::string> settle() override {
-        if (wait_until([this] { return rig_->settled(); }, settle_bound) || interrupted()) return std::nullopt;
+        auto settled = [this] {
+            check_event_triggers();
+            return rig_->settled();
+        };
+        if (rig_->run_until(settled, settle_bound, Rig::PastDeadline::allowed) || interrupted()) return std::nullopt;
         return "the world did not settle within " + std::to_string(settle_bound.count()) +
                " ms: a process's exit, stop or continue was never reported (is the machine overloaded?)";
     }

@@ -105,6 +105,9 @@ public:
     // run was interrupted (Ctrl-C).
     virtual bool wait_until(const std::function<bool()>& done, milliseconds timeout) = 0;
     virtual bool interrupted() const = 0;
+    // No wait of a step goes past it (the scenario's timeout_ms); settle()
+    // may, to report what the last step set off.
+    virtual void set_deadline(std::chrono::steady_clock::time_point deadline) = 0;
     // Runs the world until nothing is in flight: no action put off by soon()
     // waits, no process owes a report (an exit, a stop or continue sent).
     // Judgments of the daemon's state come after this. Why not, when the

@@ -461,3 +461,20 @@ def test_an_expectation_of_the_daemon_state_waits_for_the_world_to_settle(run, t
     assert re.search(r"\] pass +signals-settle ", result.stdout), result.stdout
     assert "FAIL stopped-is-not-running: step 2 (expect" in result.stdout, result.stdout
     assert "the daemon is stopped, expected running" in result.stdout, result.stdout
+
+
+def test_the_scenarios_timeout_bounds_its_last_step_too(run, tmp_path, needs_rmtfs):
+    # The last step may wait 60 s; the scenario allows 1.5 s in all (the run
+    # itself is given 50 s: the step's own wait must not run out).
+    waits = [{"wait_for": {"event": "log", "text": "never printed"}, "timeout_ms": 60000}]
+    bounded = scenario("bounded", waits, timeout_ms=1500)
+    unbounded = scenario("waits-its-own-bound", [{**waits[0], "timeout_ms": 300}], timeout_ms=60000)
+    paths = write_scenarios(tmp_path / "lib", bounded, unbounded)
+    result = run("run", "--json", str(tmp_path / "r.json"), *map(str, paths), timeout=50)
+    assert result.returncode == 1, result.stdout + result.stderr
+    verdicts = {s["name"]: s for s in json.loads((tmp_path / "r.json").read_text())["scenarios"]}
+    assert verdicts["bounded"]["verdict"] == "error", verdicts["bounded"]
+    assert "the scenario ran past its 1500 ms bound (timeout_ms)" in verdicts["bounded"]["reason"]
+    # Within the scenario's bound, a step's own timeout is what fails it.
+    assert verdicts["waits-its-own-bound"]["verdict"] == "fail", verdicts["waits-its-own-bound"]
+    assert "ran past" not in verdicts["waits-its-own-bound"]["reason"]
