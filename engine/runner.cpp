@@ -95,9 +95,16 @@ std::optional<StepFailure> ScenarioRun::crashed_invariant() {
     for (; ends_checked_ < events.size(); ++ends_checked_) {
         const TraceRecord& e = events[ends_checked_];
         if (e.source != sim::TraceSource::server || e.kind != sim::TraceKind::ended || !e.fields.exit) continue;
-        const std::optional<int> signal = e.fields.exit->signal;
-        if (!signal || book_.signals_sent.contains(*signal)) continue;
-        return StepFailure{"the daemon crashed: " + e.detail + " (no step sent it that signal)", false};
+        if (const std::optional<int> signal = e.fields.exit->signal) {
+            if (book_.signals_sent.contains(*signal)) continue;
+            return StepFailure{"the daemon crashed: " + e.detail + " (no step sent it that signal)", false};
+        }
+        // An exit, clean or not, with nothing asking it to end: it stopped serving.
+        const bool asked_to_end = std::any_of(book_.signals_sent.begin(), book_.signals_sent.end(),
+                                              [](int s) { return s != SIGSTOP && s != SIGCONT; });
+        if (e.fields.exit->code && !asked_to_end)
+            return StepFailure{"the daemon ended on its own: " + e.detail + " (no step stopped it; it must keep serving)",
+                               false};
     }
     return std::nullopt;
 }

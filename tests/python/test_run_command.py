@@ -478,3 +478,21 @@ def test_the_scenarios_timeout_bounds_its_last_step_too(run, tmp_path, needs_rmt
     # Within the scenario's bound, a step's own timeout is what fails it.
     assert verdicts["waits-its-own-bound"]["verdict"] == "fail", verdicts["waits-its-own-bound"]
     assert "ran past" not in verdicts["waits-its-own-bound"]["reason"]
+
+
+def test_a_daemon_that_exits_on_its_own_breaks_the_alive_invariant(run, tmp_path, needs_rmtfs):
+    # Without a name service, rmtfs 1.0 gives up publishing and exits 0.
+    setup = {"name_service": "none", "server": {"start": False}, "modems": [{"boot": False}]}
+    steps = [{"daemon": "start"}, {"wait_for": {"event": "daemon_exit"}, "timeout_ms": 5000}]
+    paths = write_scenarios(
+        tmp_path / "lib",
+        scenario("exits-on-its-own", steps, setup=setup),
+        scenario("exit-allowed", steps, setup=setup, invariants={"server_alive": False}),
+        scenario("stopped-by-a-step", [{"daemon": "stop"}, {"expect": {"daemon": "exited 0"}}]),
+    )
+    result = run("run", *map(str, paths), timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL exits-on-its-own: step 2 (wait_for" in result.stdout, result.stdout
+    assert "the daemon ended on its own: exited 0 (no step stopped it; it must keep serving)" in result.stdout
+    assert re.search(r"\] pass +exit-allowed ", result.stdout), result.stdout
+    assert re.search(r"\] pass +stopped-by-a-step ", result.stdout), result.stdout
