@@ -30,10 +30,15 @@ public:
     ScenarioResult run();
 
 private:
-    void finish_with(Verdict verdict, std::string reason) {
+    // `finding`: the failure itself, without the step and place the reason
+    // names (what a known issue matches); `step`: the 0-based step it came at.
+    void finish_with(Verdict verdict, std::string reason, std::optional<std::string> finding = std::nullopt,
+                     std::optional<std::size_t> step = std::nullopt) {
         if (!decided_) {
             decided_ = true;
             result_.verdict = verdict;
+            finding_ = finding ? std::move(*finding) : reason;
+            failed_step_ = step;
             result_.reason = std::move(reason);
         }
     }
@@ -63,6 +68,8 @@ private:
     std::unique_ptr<Target> target_;
     ScenarioResult result_;
     bool decided_ = false;  // the verdict is in
+    std::string finding_;   // the failure without its step and place
+    std::optional<std::size_t> failed_step_;
     RunBook book_;
     std::size_t ends_checked_ = 0;
 };
@@ -180,7 +187,8 @@ void ScenarioRun::run_steps() {
         if (options_.step_done) options_.step_done(step_result);
         if (!failure) continue;
         finish_with(failure->harness ? Verdict::error : Verdict::fail,
-                    "step " + std::to_string(i + 1) + " (" + step.kind + ", " + step.where.describe() + "): " + failure->message);
+                    "step " + std::to_string(i + 1) + " (" + step.kind + ", " + step.where.describe() + "): " + failure->message,
+                    failure->message, i);
         for (std::size_t j = i + 1; j < s_.steps.size(); ++j)
             result_.steps.push_back(
                 StepResult{j, s_.steps[j].kind, s_.steps[j].note, StepStatus::skipped, "", 0, 0, s_.steps[j].where.describe()});
@@ -249,6 +257,7 @@ ScenarioResult ScenarioRun::run() {
     auto created = options_.make_target(s_, TargetOptions{options_.server, seed_, options_.interrupted});
     if (!created) {
         finish_with(Verdict::error, "the harness could not build the world: " + created.error());
+        result_.known_status = known_issue_status(s_, Outcome{result_.verdict, finding_, failed_step_});
         return result_;
     }
     target_ = std::move(*created);
@@ -261,6 +270,7 @@ ScenarioResult ScenarioRun::run() {
         run_steps();
     if (!decided_) judge_end();
     finish_with(Verdict::pass, "");
+    result_.known_status = known_issue_status(s_, Outcome{result_.verdict, finding_, failed_step_});
     collect_evidence();
     target_.reset();  // the daemon and the sandbox go now, not with the result
     return result_;
@@ -286,14 +296,16 @@ std::optional<std::string> missing_capabilities(const Scenario& scenario, const 
     return "the target cannot do what the scenario needs: " + joined(reasons);
 }
 
-KnownStatus known_issue_status(const Scenario& scenario, const ScenarioResult& result) {
+KnownStatus known_issue_status(const Scenario& scenario, const Outcome& outcome) {
     if (!scenario.known_issue) return KnownStatus::none;
     // Not run, or not to the end: nothing to compare.
-    if (result.verdict == Verdict::skip || (result.verdict == Verdict::error && result.reason.ends_with("interrupted")))
+    if (outcome.verdict == Verdict::skip || (outcome.verdict == Verdict::error && outcome.finding == "interrupted"))
         return KnownStatus::none;
     const KnownIssue& known = *scenario.known_issue;
-    if (result.verdict == Verdict::pass) return KnownStatus::fixed;
-    if (name_of(result.verdict) == name_of(known.observed) && result.reason.find(known.match) != std::string::npos)
+    if (outcome.verdict == Verdict::pass) return KnownStatus::fixed;
+    const bool same_step = !known.step || (outcome.step && *outcome.step + 1 == *known.step);
+    if (name_of(outcome.verdict) == name_of(known.observed) && same_step &&
+        outcome.finding.find(known.match) != std::string::npos)
         return KnownStatus::known;
     return KnownStatus::new_failure;
 }
@@ -303,7 +315,6 @@ ScenarioResult run_scenario(const Scenario& scenario, const RunOptions& options)
     auto started = Clock::now();
     ScenarioResult result = run.run();
     result.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-    result.known_status = known_issue_status(scenario, result);
     return result;
 }
 

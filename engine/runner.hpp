@@ -37,9 +37,16 @@ struct RunOptions {
 
 ScenarioResult run_scenario(const Scenario& scenario, const RunOptions& options);
 
-// How a result compares with the scenario's known issue: "" (none), "known",
-// "fixed" or "new".
-KnownStatus known_issue_status(const Scenario& scenario, const ScenarioResult& result);
+// How a scenario ended: its verdict, the failure itself (without the step and
+// place its reason names) and the 0-based step it came at, if a step's.
+struct Outcome {
+    Verdict verdict = Verdict::pass;
+    std::string finding;
+    std::optional<std::size_t> step;
+};
+// How that compares with the scenario's known issue (KnownStatus): the match
+// is looked for in the finding, at the known issue's step if it names one.
+KnownStatus known_issue_status(const Scenario& scenario, const Outcome& outcome);
 
 // Why the scenario cannot run on a target with these capabilities ("needs
 // power_loss (step 4, power_loss, file:12:5)"), or nothing.

@@ -116,7 +116,8 @@ struct Invariants {
 struct KnownIssue {
     std::string text;      // what goes wrong, for people
     ObservedVerdict observed = ObservedVerdict::fail;  // the verdict seen with the known-bad server
-    std::string match;     // a substring of the failure reason that identifies it
+    std::string match;     // a substring of the failure (not its step or place) that identifies it
+    std::optional<std::uint32_t> step;  // 1-based: the step it shows up at; another is a new failure
 };
 
 struct Scenario {

@@ -105,7 +105,9 @@ void Loader::load(const Json& root) {
         reader_.get_bool(reader_.field(invariants, "requests_answered"), scenario_.invariants.requests_answered);
     }
     if (Field issue = reader_.field(top, "known_issue")) load_known_issue(issue);
+    std::size_t step_count = 0;
     if (Field steps = reader_.field(top, "steps")) {
+        if (steps->is_array()) step_count = steps->size();
         if (!steps->is_array())
             reader_.error(steps.pointer, "expected an array of steps, found " + found(*steps));
         else if (steps->empty())
@@ -113,16 +115,21 @@ void Loader::load(const Json& root) {
         else
             for (std::size_t i = 0; i < steps->size(); ++i) load_step((*steps)[i], child(steps.pointer, i));
     }
+    if (scenario_.known_issue && scenario_.known_issue->step && step_count > 0 && *scenario_.known_issue->step > step_count)
+        reader_.error(child(child("", "known_issue"), "step"),
+                      "step " + std::to_string(*scenario_.known_issue->step) + " is past the last step (" +
+                          std::to_string(step_count) + ")");
 }
 
 void Loader::load_known_issue(const Field& issue) {
     if (!reader_.is_object(issue)) return;
-    reader_.check_keys(issue, {"text", "observed", "match"});
-    reader_.require(issue, {"text"});
+    reader_.check_keys(issue, {"text", "observed", "match", "step"});
+    reader_.require(issue, {"text", "match"});
     KnownIssue known;
     reader_.get_string(reader_.field(issue, "text"), known.text, true);
     reader_.get_enum(reader_.field(issue, "observed"), known.observed, "verdict");
-    reader_.get_string(reader_.field(issue, "match"), known.match);
+    reader_.get_string(reader_.field(issue, "match"), known.match, true);
+    if (std::uint32_t step = 0; reader_.get_uint(reader_.field(issue, "step"), step, 1)) known.step = step;
     scenario_.known_issue = std::move(known);
 }
 

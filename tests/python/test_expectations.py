@@ -79,9 +79,13 @@ CASES = {
 
 # A failing scenario with a known issue: known when `match` is in its reason, new when not.
 WRONG_READ = [write(8, "a"), read(8, data={"pattern": "b"})]
-KNOWN_ISSUES = {
-    "known-issue-matches": ("returned other bytes", "known"),
-    "known-issue-does-not-match": ("acknowledged write lost", "new"),
+KNOWN_ISSUES = {  # name: (match, step or None, known_status)
+    "known-issue-matches": ("returned other bytes", None, "known"),
+    "known-issue-does-not-match": ("acknowledged write lost", None, "new"),
+    "known-issue-at-its-step": ("returned other bytes", 2, "known"),
+    "known-issue-at-another-step": ("returned other bytes", 1, "new"),
+    # The reason names the file; the match looks at the failure only.
+    "known-issue-matching-the-path": ("known-issue-matching-the-path.json", None, "new"),
 }
 
 
@@ -96,9 +100,9 @@ def verdicts(rmtfs_hil, tmp_path_factory):
             body = {"name": f"{name}-{variant}", "description": f"the {variant} {name} expectation",
                     "steps": [*before, check], **keys}
             (library / f"{name}-{variant}.json").write_text(json.dumps(body))
-    for name, (match, _) in KNOWN_ISSUES.items():
-        body = {"name": name, "description": "a failing read with a known issue", "steps": WRONG_READ,
-                "known_issue": {"text": "the daemon returns other bytes", "match": match}}
+    for name, (match, step, _) in KNOWN_ISSUES.items():
+        known = {"text": "the daemon returns other bytes", "match": match, **({"step": step} if step else {})}
+        body = {"name": name, "description": "a failing read with a known issue", "steps": WRONG_READ, "known_issue": known}
         (library / f"{name}.json").write_text(json.dumps(body))
     report = library / "report.json"
     result = subprocess.run([str(rmtfs_hil), "run", str(library), "--jobs", "2", "-q", "--json", str(report)],
@@ -122,4 +126,4 @@ def test_the_right_expectation_passes_and_the_wrong_one_fails_saying_why(verdict
 def test_a_known_issue_is_known_only_when_its_match_is_in_the_reason(verdicts, name):
     result = verdicts[name]
     assert result["verdict"] == "fail", result["reason"]
-    assert result["known_status"] == KNOWN_ISSUES[name][1], result
+    assert result["known_status"] == KNOWN_ISSUES[name][2], result
