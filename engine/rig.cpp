@@ -433,7 +433,7 @@ void Rig::crash_modem(std::size_t index) {
 ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count) {
     sim::Modem& m = *modems_.at(modem_index)->modem;
     if (auto why = unsendable(m, partition, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes))
-        return ReadResult{false, {}, "not sent: " + *why, false, false};
+        return ReadResult{false, {}, "not sent: " + *why, false, false, false};
     auto answer = std::make_shared<std::optional<Expected<Bytes, sim::ReadFailure>>>();
     m.read(partition, sector, count, [answer](const Expected<Bytes, sim::ReadFailure>& r) { *answer = r; });
     run_until([&] { return answer->has_value(); }, m.config().request_timeout + request_report_grace);
@@ -443,6 +443,7 @@ ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32
     } else if (!**answer) {
         result.detail = (*answer)->error().detail;
         result.timed_out = (*answer)->error().timed_out;
+        result.refused = (*answer)->error().refused;
     } else {
         result.ok = true;
         result.data = ***answer;

@@ -58,6 +58,7 @@ struct ReadResult {
     std::string detail;      // why it failed; on success, a ledger violation the data shows, if any
     bool sent = true;        // false: the modem could not send it (detail says why)
     bool timed_out = false;  // no answer within the modem's request timeout
+    bool refused = false;    // answered, with a failure result
 };
 
 // What a modem holds: a caller id per partition (in its partitions' order)

@@ -275,7 +275,7 @@ void Modem::read(std::size_t index, std::uint32_t sector, std::uint32_t count, R
         const auto* rw = as<rmtfs::RwIovecResponse>(response);
         if (rw == nullptr || !rw->result.ok()) {
             bool timed_out = !response && response.error().kind == RequestFailure::Kind::timeout;
-            return done(unexpected(ReadFailure{refusal("RW_IOVEC read", response), timed_out}));
+            return done(unexpected(ReadFailure{refusal("RW_IOVEC read", response), timed_out, rw != nullptr}));
         }
         auto bytes = memory_.read(address, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes);
         if (!bytes) return done(unexpected(ReadFailure{"shared memory: " + bytes.error()}));

@@ -74,6 +74,7 @@ struct BootResult {
 struct ReadFailure {
     std::string detail;      // refused, failed or unanswered, and how
     bool timed_out = false;  // no answer within the request timeout
+    bool refused = false;    // answered, with a failure result
 };
 using ReadHandler = std::function<void(const Expected<Bytes, ReadFailure>&)>;
 

@@ -34,6 +34,8 @@ std::optional<StepFailure> ReadStep::run(StepContext& context) const {
     std::string what = describe();
     if (expect == ReadExpectation::ok && !read.ok) return StepFailure{what + " failed: " + read.detail};
     if (expect == ReadExpectation::failed && read.ok) return StepFailure{what + " succeeded; the scenario expects it to fail"};
+    if (expect == ReadExpectation::failed && !read.refused)
+        return StepFailure{what + " was not refused (" + read.detail + "); the scenario expects a failure answer"};
     if (read.ok && !read.detail.empty() && context.scenario.invariants.ledger)
         return StepFailure{what + " returned data storage never held: " + read.detail};
     if (read.ok && data && bytes_of(*data, context.seed, read.data.size()) != read.data)

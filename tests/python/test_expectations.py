@@ -127,3 +127,28 @@ def test_a_known_issue_is_known_only_when_its_match_is_in_the_reason(verdicts, n
     result = verdicts[name]
     assert result["verdict"] == "fail", result["reason"]
     assert result["known_status"] == KNOWN_ISSUES[name][2], result
+
+
+def test_a_read_expected_to_fail_needs_a_failure_answer_not_silence(run, tmp_path):
+    if not os.path.exists("/usr/bin/rmtfs"):
+        pytest.skip("/usr/bin/rmtfs is not installed (ci/setup.sh installs it)")
+    refused = {"read": {"partition": FS1, "sector": 8, "sectors": 1, "expect": "failed"}}
+    scenarios = {
+        # The daemon cannot copy the sectors into the shared memory: it answers with a failure.
+        "read-refused": {"steps": [{"io_fault": {"call": "write", "target": "memory", "error": "EIO"}}, refused]},
+        # Nothing reaches the daemon: no answer is not a failure answer.
+        "read-unanswered": {"steps": [{"link": {"action": "drop", "direction": "to_daemon"}}, refused],
+                            "setup": {"modems": [{"request_timeout_ms": 300}]},
+                            "invariants": {"requests_answered": False}},
+    }
+    paths = []
+    for name, body in scenarios.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"name": name, "description": name, **body}))
+        paths.append(str(path))
+    result = run("run", "--json", str(tmp_path / "r.json"), *paths, timeout=60)
+    verdicts = {s["name"]: s for s in json.loads((tmp_path / "r.json").read_text())["scenarios"]}
+    assert verdicts["read-refused"]["verdict"] == "pass", verdicts["read-refused"]["reason"]
+    unanswered = verdicts["read-unanswered"]
+    assert unanswered["verdict"] == "fail", result.stdout
+    assert "was not refused (RW_IOVEC read failed: timeout" in unanswered["reason"], unanswered["reason"]
