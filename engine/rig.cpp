@@ -346,6 +346,11 @@ void Rig::start_modem(std::size_t index) {
 }
 
 sim::BootResult Rig::boot_modem(std::size_t index, std::chrono::milliseconds timeout) {
+    // A processor whose last boot failed is booted afresh (off, then on), not
+    // answered with that old failure.
+    const ModemSlot& slot = *modems_.at(index);
+    if (!slot.boot_results.empty() && slot.boot_results.size() == slot.boots && !slot.boot_results.back().ok)
+        stop_modem(index);
     start_modem(index);
     auto result = wait_for_boot(index, timeout);
     if (!result) return sim::BootResult{false, "the boot did not finish within " + std::to_string(timeout.count()) + " ms"};

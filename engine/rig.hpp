@@ -147,7 +147,8 @@ public:
     // Powers the modem on by hand (what the manual policy leaves to the
     // scenario): its remoteproc goes running and it starts booting.
     void start_modem(std::size_t index = 0);
-    // start_modem() and the boot's result within `timeout`.
+    // start_modem() and the boot's result within `timeout`; after a failed boot, a
+    // fresh one (the processor off, then on).
     sim::BootResult boot_modem(std::size_t index = 0, std::chrono::milliseconds timeout = default_boot_wait);
     // Until the modem's `nth` boot (1: the first since the rig was made)
     // finished; nth 0: the latest boot started, or the first if none has.

@@ -496,3 +496,17 @@ def test_a_daemon_that_exits_on_its_own_breaks_the_alive_invariant(run, tmp_path
     assert "the daemon ended on its own: exited 0 (no step stopped it; it must keep serving)" in result.stdout
     assert re.search(r"\] pass +exit-allowed ", result.stdout), result.stdout
     assert re.search(r"\] pass +stopped-by-a-step ", result.stdout), result.stdout
+
+
+def test_a_boot_after_a_failed_boot_boots_afresh(run, tmp_path, needs_rmtfs):
+    # The first boot fails (the daemon cannot open modem_fsg); the next boot
+    # step powers the processor off and on and boots again.
+    steps = [
+        {"io_fault": {"call": "open", "error": "EACCES", "file": "modem_fsg"}},
+        {"boot": {"expect": "fail", "reason": "modem_fsg"}},
+        {"boot": {}},
+        {"expect": {"modem_state": "running"}},
+    ]
+    (path,) = write_scenarios(tmp_path / "lib", scenario("boot-again", steps, setup={"modems": [{"boot": False}]}))
+    result = run("run", str(path), timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
