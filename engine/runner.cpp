@@ -221,7 +221,7 @@ void ScenarioRun::judge_end() {
 
 void ScenarioRun::collect_evidence() {
     if (!target_) return;
-    for (const auto& e : target_->events()) result_.trace.push_back(TraceEntry{e.at_ms, e.source, e.kind, e.detail, e.fields});
+    result_.trace = target_->events();
     result_.daemon_log = target_->daemon_log();
     auto violations = target_->check_ledger();
     const sim::WriteLedger& ledger = target_->ledger();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/capability.hpp"
+#include "engine/report.hpp"
 #include "engine/trigger.hpp"
 #include "proto/bytes.hpp"
 #include "proto/rmtfs.hpp"
@@ -81,14 +82,8 @@ struct LinkFault {
     std::uint64_t seed = 1;              // drop, duplicate
 };
 
-// One event of the run, as reports show it.
-struct TraceRecord {
-    double at_ms = 0;  // since the world was made
-    sim::TraceSource source = sim::TraceSource::harness;
-    sim::TraceKind kind = sim::TraceKind::log;
-    std::string detail;  // for people
-    sim::TraceFields fields;
-};
+// One event of the run: the report's TraceEntry (engine/report.hpp).
+using TraceRecord = TraceEntry;
 
 // A process's end as the trace's fields carry it.
 sim::TraceExit trace_exit(const server::ProcessExit& exit);

@@ -302,7 +302,7 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             const py::object loads = py::module_::import("json").attr("loads");
             py::list events;
             for (const auto& e : s.rig().events())
-                events.append(loads(engine::trace_event_json({e.at_ms, e.source, e.kind, e.detail, e.fields})));
+                events.append(loads(engine::trace_event_json(e)));
             return events;
         }, "the trace so far: one dict per event, as the JSON report writes it (at_ms, source, kind, detail and "
            "the event's fields: packet, exit, pid, fault, io_fault, file, sector, state)")
