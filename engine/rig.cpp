@@ -3,10 +3,13 @@
 #include <fcntl.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 
 #include "proto/errno_names.hpp"
+#include "server/process_idle.hpp"
 #include "sim/name_service.hpp"
 
 namespace rmtfs_hil::engine {
@@ -16,6 +19,10 @@ using Clock = std::chrono::steady_clock;
 
 // How often a wait looks at the interrupt check when nothing happens.
 constexpr std::chrono::milliseconds interrupt_poll{50};
+// A program going idle makes no event: a wait for rest looks at it first
+// after this, then at twice the last interval, up to rest_poll_max.
+constexpr std::chrono::microseconds rest_poll_first{500};
+constexpr std::chrono::milliseconds rest_poll_max{16};
 
 // One remote processor: its remoteproc, link, modem and coupling.
 struct Rig::ModemSlot {
@@ -190,6 +197,11 @@ void Rig::make_modem(std::size_t index) {
         io_, *slot->link, sandbox_->shared_memory(), config, events,
         [this](const sim::TraceEvent& e) { record(e.source, e.kind, e.detail, e.fields); });
     slot->modem->attach_ledger(ledger_);
+    slot->modem->client().late_answer = [this, name](std::uint16_t txn) {
+        harness_error(name + " was answered (txn " + std::to_string(txn) +
+                      ") after the harness had judged the world at rest and given up on the request: "
+                      "the rest check was wrong; rerun the step with \"full_wait\": true");
+    };
     slot->power_on = [this, s] {
             s->link->bring_up();
             ++s->boots;
@@ -249,6 +261,80 @@ void Rig::defer(std::function<void()> action) {
 
 bool Rig::settled() const {
     return deferred_ == 0 && !daemon_->settling() && !(name_service_ && name_service_->settling());
+}
+
+std::optional<std::string> Rig::unrest(StoppedDaemon stopped) const {
+    if (!settled()) return "a process owes a report, or the harness has work queued";
+    // The daemon's threads, sampled before and after the look at the queues:
+    // idle in both and not run in between (server/process_idle.hpp).
+    std::optional<server::ProcessSample> before;
+    std::optional<pid_t> pid = daemon_running() ? daemon_->pid() : std::nullopt;
+    if (pid && reported_stopped_) {
+        if (stopped == StoppedDaemon::moving) return "the daemon is stopped";
+        pid.reset();  // at rest for a judgment of its state
+    }
+    if (pid) {
+        before = server::sample_process(*pid);
+        if (before->busy) return "the daemon is busy: " + *before->busy;
+    }
+    if (auto busy = sandbox_->shim_server().busy()) return *busy;
+    for (const auto& slot : modems_)
+        if (slot->link->in_flight() != 0) return "packets are on " + slot->spec.name + "'s link";
+    if (pid && server::sample_process(*pid) != *before) return "the daemon ran while the harness looked";
+    return std::nullopt;
+}
+
+bool Rig::run_until_rest(const std::function<bool()>& done, std::chrono::milliseconds timeout, StoppedDaemon stopped,
+                         PastDeadline past_deadline) {
+    // The timer only wakes the loop; the look at the world is done() itself.
+    // Its state outlives this call: a wait that completed before the cancel
+    // below still runs its handler later.
+    struct Poll {
+        explicit Poll(boost::asio::io_context& io) : timer(io) {}
+        boost::asio::steady_timer timer;
+        Clock::duration interval = std::chrono::duration_cast<Clock::duration>(rest_poll_first);
+        bool due = true;  // look at once: the world may be at rest already
+        bool active = true;
+        static void arm(const std::shared_ptr<Poll>& poll) {
+            poll->timer.expires_after(poll->interval);
+            poll->timer.async_wait([poll](const boost::system::error_code& error) {
+                if (error || !poll->active) return;
+                poll->due = true;
+                poll->interval = std::min<Clock::duration>(poll->interval * 2, rest_poll_max);
+                arm(poll);
+            });
+        }
+    };
+    auto poll = std::make_shared<Poll>(io_);
+    Poll::arm(poll);
+    bool at_rest = false;
+    run_until(
+        [&] {
+            if (done()) return true;
+            if (!std::exchange(poll->due, false)) return false;
+            at_rest = !unrest(stopped);
+            return at_rest;
+        },
+        timeout, past_deadline);
+    poll->active = false;
+    poll->timer.cancel();
+    return at_rest && !done();
+}
+
+void Rig::await_answer(ModemSlot& slot, const std::function<bool()>& answered, AnswerWait wait) {
+    auto bound = slot.modem->config().request_timeout + request_report_grace;
+    if (wait == AnswerWait::full) {
+        run_until(answered, bound);
+        return;
+    }
+    auto started = Clock::now();
+    if (!run_until_rest(answered, bound)) return;
+    auto waited = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    char figure[32];
+    std::snprintf(figure, sizeof figure, "%.1f", waited);
+    slot.modem->client().give_up("after " + std::string(figure) +
+                                 " ms the daemon waits for input with nothing left to read, so no answer will come "
+                                 "(\"full_wait\": true waits the whole request timeout)");
 }
 
 // ---- the daemon ----------------------------------------------------------------
@@ -389,18 +475,24 @@ std::optional<std::string> unsendable(const sim::Modem& m, std::size_t partition
 
 }  // namespace
 
-WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data) {
-    sim::Modem& m = *modems_.at(modem_index)->modem;
-    if (auto why = unsendable(m, partition, data.size())) return WriteResult{sim::WriteOutcome::pending, "not sent: " + *why, false, false};
+WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data,
+                       AnswerWait wait) {
+    ModemSlot& slot = *modems_.at(modem_index);
+    sim::Modem& m = *slot.modem;
+    if (auto why = unsendable(m, partition, data.size())) return WriteResult{sim::WriteOutcome::pending, "not sent: " + *why, false, false, std::nullopt};
     // Shared with the callback: an interrupted wait leaves it pending.
     auto response = std::make_shared<std::optional<sim::Response>>();
     std::size_t before = ledger_.writes();
     m.write(partition, sector, data, [response](const sim::Response& r) { *response = r; });
-    run_until([&] { return response->has_value(); }, m.config().request_timeout + request_report_grace);
+    await_answer(slot, [&] { return response->has_value(); }, wait);
     WriteResult result;
     result.outcome = ledger_.writes() > before ? ledger_.outcome(before) : sim::WriteOutcome::pending;
     if (!*response) result.detail = "no answer";
-    else if (**response) result.detail = rmtfs::summary(***response);
+    else if (**response) {
+        result.detail = rmtfs::summary(***response);
+        if (const auto* rw = std::get_if<rmtfs::RwIovecResponse>(&***response); rw != nullptr && !rw->result.ok())
+            result.error = rw->result.error;
+    }
     else {
         const sim::RequestFailure& failure = (*response)->error();
         result.detail = std::string(sim::to_string(failure.kind)) + ": " + failure.detail;
@@ -409,19 +501,19 @@ WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint
     return result;
 }
 
-std::optional<sim::Response> Rig::request(std::size_t modem_index, const rmtfs::Message& message) {
-    sim::Modem& m = *modems_.at(modem_index)->modem;
+std::optional<sim::Response> Rig::request(std::size_t modem_index, const rmtfs::Message& message, AnswerWait wait) {
+    ModemSlot& slot = *modems_.at(modem_index);
     auto response = std::make_shared<std::optional<sim::Response>>();
-    m.client().request(message, [response](const sim::Response& r) { *response = r; });
-    run_until([&] { return response->has_value(); }, m.config().request_timeout + request_report_grace);
+    slot.modem->client().request(message, [response](const sim::Response& r) { *response = r; });
+    await_answer(slot, [&] { return response->has_value(); }, wait);
     return *response;
 }
 
-std::optional<sim::Response> Rig::request_raw(std::size_t modem_index, const Bytes& qmi) {
-    sim::Modem& m = *modems_.at(modem_index)->modem;
+std::optional<sim::Response> Rig::request_raw(std::size_t modem_index, const Bytes& qmi, AnswerWait wait) {
+    ModemSlot& slot = *modems_.at(modem_index);
     auto response = std::make_shared<std::optional<sim::Response>>();
-    m.client().request_raw(qmi, [response](const sim::Response& r) { *response = r; });
-    run_until([&] { return response->has_value(); }, m.config().request_timeout + request_report_grace);
+    slot.modem->client().request_raw(qmi, [response](const sim::Response& r) { *response = r; });
+    await_answer(slot, [&] { return response->has_value(); }, wait);
     return *response;
 }
 
@@ -435,13 +527,15 @@ void Rig::crash_modem(std::size_t index) {
     slot.coupling->modem_crashed("crash injected by the harness");
 }
 
-ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count) {
-    sim::Modem& m = *modems_.at(modem_index)->modem;
+ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count,
+                     AnswerWait wait) {
+    ModemSlot& slot = *modems_.at(modem_index);
+    sim::Modem& m = *slot.modem;
     if (auto why = unsendable(m, partition, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes))
-        return ReadResult{false, {}, "not sent: " + *why, false, false, false};
+        return ReadResult{false, {}, "not sent: " + *why, false, false, false, std::nullopt};
     auto answer = std::make_shared<std::optional<Expected<Bytes, sim::ReadFailure>>>();
     m.read(partition, sector, count, [answer](const Expected<Bytes, sim::ReadFailure>& r) { *answer = r; });
-    run_until([&] { return answer->has_value(); }, m.config().request_timeout + request_report_grace);
+    await_answer(slot, [&] { return answer->has_value(); }, wait);
     ReadResult result;
     if (!*answer) {
         result.detail = "no answer";
@@ -449,6 +543,7 @@ ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32
         result.detail = (*answer)->error().detail;
         result.timed_out = (*answer)->error().timed_out;
         result.refused = (*answer)->error().refused;
+        if (result.refused) result.error = (*answer)->error().error;
     } else {
         result.ok = true;
         result.data = ***answer;

@@ -114,6 +114,22 @@ public:
     // Nothing is in flight: no deferred action waits, and no process owes a
     // report (an exit the kernel knows of, a stop or continue sent).
     bool settled() const;
+    // Why the world may still move, or nothing when it is at rest: settled(),
+    // the daemon ended or idle (server/process_idle.hpp: every thread waits
+    // for input, without a timeout), every program has read what the harness
+    // wrote to it and been answered what it asked, and no packet is on a link.
+    // A daemon stopped by a signal is at rest only with StoppedDaemon::at_rest
+    // (a judgment of its state); a wait for its answer must allow for a
+    // continue.
+    enum class StoppedDaemon { moving, at_rest };
+    std::optional<std::string> unrest(StoppedDaemon stopped = StoppedDaemon::moving) const;
+    // Runs the loop until `done`, `timeout`, or the world at rest — looked at
+    // on a timer (a program going idle makes no event), first after
+    // rest_poll_first, then at twice the last interval up to rest_poll_max.
+    // True when it ended at rest with `done` false.
+    bool run_until_rest(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                        StoppedDaemon stopped = StoppedDaemon::moving,
+                        PastDeadline past_deadline = PastDeadline::no);
 
     // ---- the daemon ----------------------------------------------------------
     // The new pid, or why it did not start.
@@ -162,13 +178,21 @@ public:
     // of the modem's request). Not sent (sent false, the reason in detail)
     // when the modem holds no handle for the partition or no buffer, or the
     // data is not whole sectors or does not fit its buffer.
-    WriteResult write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data);
-    ReadResult read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count);
+    // With AnswerWait::until_idle (the default) the wait ends as soon as the
+    // world is at rest without an answer (unrest()): none can come then, and
+    // the modem gives up on its requests as on a timeout. An answer that
+    // comes anyway is the harness's error.
+    WriteResult write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data,
+                      AnswerWait wait = AnswerWait::until_idle);
+    ReadResult read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count,
+                    AnswerWait wait = AnswerWait::until_idle);
     // One request of any type (or hand-built bytes) from the modem's port;
     // its answer, or nullopt when none came within the request timeout and
     // `grace` more (the modem's client reports the timeout itself).
-    std::optional<sim::Response> request(std::size_t modem_index, const rmtfs::Message& message);
-    std::optional<sim::Response> request_raw(std::size_t modem_index, const Bytes& qmi);
+    std::optional<sim::Response> request(std::size_t modem_index, const rmtfs::Message& message,
+                                         AnswerWait wait = AnswerWait::until_idle);
+    std::optional<sim::Response> request_raw(std::size_t modem_index, const Bytes& qmi,
+                                             AnswerWait wait = AnswerWait::until_idle);
     // The processor dies on its own (a watchdog bite): the coupling's crash
     // handling and recovery follow.
     void crash_modem(std::size_t index = 0);
@@ -224,6 +248,10 @@ private:
     void record_end(Source source, const server::ProcessExit& exit);
     void harness_error(std::string what);
     void make_modem(std::size_t index);
+    // Runs the loop until `answered`, the modem's request timeout (and the
+    // grace for its report), or, unless `wait` is full, the world at rest:
+    // then the modem gives up on what it asked.
+    void await_answer(ModemSlot& slot, const std::function<bool()>& answered, AnswerWait wait);
     void make_daemon(const std::string& binary);
     std::vector<std::string> daemon_argv(const std::string& binary) const;
 

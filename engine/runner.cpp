@@ -152,7 +152,7 @@ std::optional<StepFailure> ScenarioRun::run_step(const Step& step, std::size_t i
     if (failure && !failure->harness) {
         // The daemon's death explains a step's failure better than the step
         // can: once an end the kernel knows of is reported, say it.
-        if (auto unsettled = target_->settle()) return StepFailure{*unsettled, true};
+        if (auto unsettled = target_->settle()) return StepFailure{unsettled->why, unsettled->machine};
         if (auto crash = crashed_invariant()) return StepFailure{crash->message + "; the step: " + failure->message, false};
     }
     if (failure) return failure;
@@ -209,7 +209,8 @@ std::optional<std::string> ScenarioRun::unfired_fault() const {
 void ScenarioRun::judge_end() {
     // The invariants at the end, on a settled world: a death the last step
     // caused is reported first.
-    if (auto unsettled = target_->settle()) finish_with(Verdict::error, *unsettled);
+    if (auto unsettled = target_->settle())
+        finish_with(unsettled->machine ? Verdict::error : Verdict::fail, unsettled->why);
     if (auto trouble = target_->trouble()) finish_with(Verdict::error, *trouble);
     if (auto crashed = crashed_invariant()) finish_with(Verdict::fail, crashed->message);
     if (s_.invariants.ledger && !book_.ledger_judged) {

@@ -49,9 +49,12 @@ private:
     ModemSetup load_modem(const Field& f);
     void load_known_issue(const Field& f);
     void load_step(const Json& value, const std::string& pointer);
+    void check_watches(const Step& step, const std::string& pointer);
 
     Scenario scenario_;
     ScenarioReader reader_;
+    bool storage_reads_off_ = false;  // setup says false in so many words
+    bool memory_io_off_ = false;
 };
 
 Expected<Scenario, std::vector<ScenarioError>> Loader::run(const Json& root, const jt::PositionIndex& positions) {
@@ -166,8 +169,9 @@ void Loader::load_setup(const Field& f) {
     reader_.get_enum(reader_.field(f, "coupling"), setup.coupling, "coupling");
     reader_.get_bool(reader_.field(f, "recovery"), setup.recovery);
     reader_.get_enum(reader_.field(f, "name_service"), setup.name_service, "name service");
-    reader_.get_bool(reader_.field(f, "watch_storage_reads"), setup.watch_storage_reads);
-    reader_.get_bool(reader_.field(f, "watch_memory_io"), setup.watch_memory_io);
+    storage_reads_off_ = reader_.get_bool(reader_.field(f, "watch_storage_reads"), setup.watch_storage_reads) &&
+                         !setup.watch_storage_reads;
+    memory_io_off_ = reader_.get_bool(reader_.field(f, "watch_memory_io"), setup.watch_memory_io) && !setup.watch_memory_io;
     if (Field server = reader_.field(f, "server")) load_server(server);
     if (Field modems = reader_.field(f, "modems")) load_modems(modems);
     if (Field storage = reader_.field(f, "storage")) load_storage(storage);
@@ -308,7 +312,24 @@ void Loader::load_step(const Json& value, const std::string& pointer) {
         step.kind = action.second;
         step.action = find_step_kind(action.second)->load(reader_, Field{&value.at(action.second), child(pointer, action.second)});
     }
-    if (actions.size() == 1 && reader_.error_count() == errors_before) scenario_.steps.push_back(std::move(step));
+    if (actions.size() == 1 && reader_.error_count() == errors_before) {
+        check_watches(step, child(pointer, step.kind));
+        scenario_.steps.push_back(std::move(step));
+    }
+}
+
+void Loader::check_watches(const Step& step, const std::string& pointer) {
+    // A fault on calls the shim is told not to report could never fire.
+    Setup adjusted = scenario_.setup;
+    step.action->adjust(adjusted);
+    auto refuse = [&](const char* setting, const char* calls) {
+        reader_.error(pointer, std::string("this fault acts on ") + calls + ", which setup." + setting +
+                                   " false turns off: it could never fire (leave the setting out: the fault turns it on)");
+    };
+    if (adjusted.watch_storage_reads && !scenario_.setup.watch_storage_reads && storage_reads_off_)
+        refuse("watch_storage_reads", "the daemon's storage reads");
+    if (adjusted.watch_memory_io && !scenario_.setup.watch_memory_io && memory_io_off_)
+        refuse("watch_memory_io", "the daemon's rmtfs_mem I/O");
 }
 
 }  // namespace

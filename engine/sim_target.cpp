@@ -83,14 +83,23 @@ public:
     }
     bool interrupted() const override { return interrupted_(); }
     void set_deadline(std::chrono::steady_clock::time_point deadline) override { rig_->set_deadline(deadline); }
-    std::optional<std::string> settle() override {
-        auto settled = [this] {
+    std::optional<Unsettled> settle() override {
+        auto look = [this] {
             check_event_triggers();
-            return rig_->settled();
+            return false;
         };
-        if (rig_->run_until(settled, settle_bound, Rig::PastDeadline::allowed) || interrupted()) return std::nullopt;
-        return "the world did not settle within " + std::to_string(settle_bound.count()) +
-               " ms: a process's exit, stop or continue was never reported (is the machine overloaded?)";
+        if (rig_->run_until_rest(look, settle_bound, Rig::StoppedDaemon::at_rest, Rig::PastDeadline::allowed) ||
+            interrupted())
+            return std::nullopt;
+        std::string bound = std::to_string(settle_bound.count()) + " ms";
+        if (!rig_->settled())
+            return Unsettled{"the world did not settle within " + bound +
+                                 ": a process's exit, stop or continue was never reported (is the machine overloaded?)",
+                             true};
+        auto why = rig_->unrest(Rig::StoppedDaemon::at_rest);
+        if (!why) return std::nullopt;  // at rest just now
+        bool daemons = why->starts_with("the daemon") || why->starts_with("program ");
+        return Unsettled{"the world did not come to rest within " + bound + " for a judgment: " + *why, !daemons};
     }
 
     // ---- the daemon
@@ -148,17 +157,19 @@ public:
         return ModemHandles{m.caller_ids(), m.buffer_address()};
     }
     std::uint64_t shared_memory_base() const override { return rig_->sandbox().board().rmtfs_mem.phys_addr; }
-    WriteResult write(std::size_t modem, std::size_t partition, std::uint32_t sector, const Bytes& data) override {
-        return rig_->write(modem, partition, sector, data);
+    WriteResult write(std::size_t modem, std::size_t partition, std::uint32_t sector, const Bytes& data,
+                      AnswerWait wait) override {
+        return rig_->write(modem, partition, sector, data, wait);
     }
-    ReadResult read(std::size_t modem, std::size_t partition, std::uint32_t sector, std::uint32_t count) override {
-        return rig_->read(modem, partition, sector, count);
+    ReadResult read(std::size_t modem, std::size_t partition, std::uint32_t sector, std::uint32_t count,
+                    AnswerWait wait) override {
+        return rig_->read(modem, partition, sector, count, wait);
     }
-    std::optional<sim::Response> request(std::size_t modem, const rmtfs::Message& message) override {
-        return rig_->request(modem, message);
+    std::optional<sim::Response> request(std::size_t modem, const rmtfs::Message& message, AnswerWait wait) override {
+        return rig_->request(modem, message, wait);
     }
-    std::optional<sim::Response> request_raw(std::size_t modem, const Bytes& qmi) override {
-        return rig_->request_raw(modem, qmi);
+    std::optional<sim::Response> request_raw(std::size_t modem, const Bytes& qmi, AnswerWait wait) override {
+        return rig_->request_raw(modem, qmi, wait);
     }
 
     // ---- remote processors

@@ -64,7 +64,7 @@ struct StepContext {
 
     // A request the modem got no answer to: an invariant failure while the
     // daemon runs (and is not stopped) and the scenario checks answers.
-    void unanswered(const std::string& what, std::size_t modem);
+    void unanswered(const std::string& what, const std::string& how);
 };
 
 class StepAction {

@@ -41,6 +41,28 @@ std::string describe_response(const std::optional<sim::Response>& response) {
     return std::string(sim::to_string(response->error().kind)) + ": " + response->error().detail;
 }
 
+AnswerWait load_wait(ScenarioReader& reader, const Field& step) {
+    bool full = false;
+    reader.get_bool(reader.field(step, "full_wait"), full);
+    return full ? AnswerWait::full : AnswerWait::until_idle;
+}
+
+void load_failure_error(ScenarioReader& reader, const Field& step, bool expects_failure,
+                        std::optional<std::uint16_t>& out) {
+    Field error = reader.field(step, "error");
+    if (!error) return;
+    reader.get_uint(error, out);
+    if (!expects_failure)
+        reader.error_at_key(error.pointer, "'error' is the code of a failure answer: it goes with \"expect\": \"failed\"");
+}
+
+std::optional<StepFailure> check_failure_error(const std::string& what, std::optional<std::uint16_t> expected,
+                                               std::optional<std::uint16_t> got) {
+    if (!expected || got == expected) return std::nullopt;
+    return StepFailure{what + " failed with error " + (got ? std::to_string(*got) : std::string("(none)")) +
+                       ", expected error " + std::to_string(*expected)};
+}
+
 void load_answer(ScenarioReader& reader, const Field& f, AnswerExpectation& out, bool open) {
     if (!f || !reader.is_object(f)) return;
     reader.check_keys(f, {"answered", "result", "error", "caller_id"});
@@ -69,7 +91,7 @@ const rmtfs::Result* result_of(const rmtfs::Message& message) {
 }  // namespace
 
 std::optional<StepFailure> check_answer(StepContext& context, const std::optional<sim::Response>& response,
-                                        const AnswerExpectation& expect, std::size_t modem) {
+                                        const AnswerExpectation& expect) {
     using Kind = sim::RequestFailure::Kind;
     bool answered = response && (*response || (response->error().kind != Kind::timeout &&
                                                response->error().kind != Kind::service_gone &&
@@ -79,7 +101,7 @@ std::optional<StepFailure> check_answer(StepContext& context, const std::optiona
         return std::nullopt;
     }
     if (!answered) {
-        context.unanswered("a request", modem);
+        context.unanswered("a request", describe_response(response));
         return StepFailure{"no answer: " + describe_response(response)};
     }
     if (!*response) return StepFailure{"the answer did not decode: " + describe_response(response)};
@@ -104,12 +126,10 @@ std::optional<StepFailure> check_answer(StepContext& context, const std::optiona
 
 namespace rmtfs_hil::engine {
 
-void StepContext::unanswered(const std::string& what, std::size_t modem) {
+void StepContext::unanswered(const std::string& what, const std::string& how) {
     if (!scenario.invariants.requests_answered) return;
     if (target.daemon_status().state != DaemonStatus::State::running) return;
-    book.invariant_failures.push_back(what + " went unanswered for its " +
-                                      std::to_string(scenario.setup.modems.at(modem).request_timeout_ms) +
-                                      " ms timeout while the daemon was running");
+    book.invariant_failures.push_back(what + " went unanswered while the daemon was running (" + how + ")");
 }
 
 }  // namespace rmtfs_hil::engine

@@ -38,9 +38,22 @@ struct AnswerExpectation {
     std::optional<std::uint32_t> caller_id;  // OPEN's
 };
 
+// A request step's "full_wait": true waits the modem's whole request
+// timeout for an answer; by default the wait ends once the world is at rest
+// without one (Rig::unrest()).
+AnswerWait load_wait(ScenarioReader& reader, const Field& step);
+
+// A read's or write's "error": the error code its failure answer must carry;
+// only with "expect": "failed".
+void load_failure_error(ScenarioReader& reader, const Field& step, bool expects_failure,
+                        std::optional<std::uint16_t>& out);
+// The failure an answer's error code makes when `expected` names another.
+std::optional<StepFailure> check_failure_error(const std::string& what, std::optional<std::uint16_t> expected,
+                                               std::optional<std::uint16_t> got);
+
 // {"answered": bool, "result": n, "error": n, "caller_id": n}; caller_id only for OPEN.
 void load_answer(ScenarioReader& reader, const Field& f, AnswerExpectation& out, bool open);
 std::optional<StepFailure> check_answer(StepContext& context, const std::optional<sim::Response>& response,
-                                        const AnswerExpectation& expect, std::size_t modem);
+                                        const AnswerExpectation& expect);
 
 }  // namespace rmtfs_hil::engine

@@ -46,11 +46,23 @@ struct DaemonStatus {
     std::string describe() const;
 };
 
+// Why the world did not come to rest for a judgment.
+struct Unsettled {
+    std::string why;
+    bool machine = true;  // the harness's or the machine's trouble (error), or the daemon's (fail)
+};
+
+// How long a request waits for its answer: until the modem's request
+// timeout, or until then or the world is at rest with no answer (none can
+// come; see Rig::unrest()).
+enum class AnswerWait { until_idle, full };
+
 struct WriteResult {
     sim::WriteOutcome outcome = sim::WriteOutcome::pending;
     std::string detail;      // the response, or why there was none
     bool sent = true;        // false: the modem could not send it (detail says why)
     bool timed_out = false;  // no answer within the modem's request timeout
+    std::optional<std::uint16_t> error;  // answered with a failure result: its error code
 };
 
 struct ReadResult {
@@ -60,6 +72,7 @@ struct ReadResult {
     bool sent = true;        // false: the modem could not send it (detail says why)
     bool timed_out = false;  // no answer within the modem's request timeout
     bool refused = false;    // answered, with a failure result
+    std::optional<std::uint16_t> error;  // when refused: the answer's error code
 };
 
 // What a modem holds: a caller id per partition (in its partitions' order)
@@ -104,11 +117,14 @@ public:
     // No wait of a step goes past it (the scenario's timeout_ms); settle()
     // may, to report what the last step set off.
     virtual void set_deadline(std::chrono::steady_clock::time_point deadline) = 0;
-    // Runs the world until nothing is in flight: no action put off by soon()
-    // waits, no process owes a report (an exit, a stop or continue sent).
-    // Judgments of the daemon's state come after this. Why not, when the
-    // world did not settle within the target's bound: the machine's trouble.
-    virtual std::optional<std::string> settle() = 0;
+    // Runs the world until it is at rest: no action put off by soon() waits,
+    // no process owes a report (an exit, a stop or continue sent), the daemon
+    // is stopped, ended or waits for input with nothing left to read, and no
+    // packet is on its way. Judgments of the daemon, the service, the modems
+    // and storage come after this. Why not, when the world did not come to
+    // rest within the target's bound: the machine's trouble (a report never
+    // came), or the daemon's (it never went idle).
+    virtual std::optional<Unsettled> settle() = 0;
 
     // ---- the daemon (each returns why it could not, or nothing)
     virtual std::optional<std::string> start_daemon() = 0;
@@ -147,11 +163,13 @@ public:
     virtual ModemHandles modem_handles(std::size_t modem) const = 0;
     virtual std::uint64_t shared_memory_base() const = 0;
     // A ledgered write / read of whole sectors through the modem's buffer.
-    virtual WriteResult write(std::size_t modem, std::size_t partition, std::uint32_t sector, const Bytes& data) = 0;
-    virtual ReadResult read(std::size_t modem, std::size_t partition, std::uint32_t sector, std::uint32_t count) = 0;
+    virtual WriteResult write(std::size_t modem, std::size_t partition, std::uint32_t sector, const Bytes& data,
+                              AnswerWait wait) = 0;
+    virtual ReadResult read(std::size_t modem, std::size_t partition, std::uint32_t sector, std::uint32_t count,
+                            AnswerWait wait) = 0;
     // One request from the modem's port; nullopt when no answer came.
-    virtual std::optional<sim::Response> request(std::size_t modem, const rmtfs::Message& message) = 0;
-    virtual std::optional<sim::Response> request_raw(std::size_t modem, const Bytes& qmi) = 0;
+    virtual std::optional<sim::Response> request(std::size_t modem, const rmtfs::Message& message, AnswerWait wait) = 0;
+    virtual std::optional<sim::Response> request_raw(std::size_t modem, const Bytes& qmi, AnswerWait wait) = 0;
 
     // ---- remote processors
     virtual sim::RemoteprocState remoteproc_state(std::size_t index) = 0;

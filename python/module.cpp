@@ -265,6 +265,7 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             fault.error = error.is_none() ? 0 : errno_of(error);
             fault.short_bytes = short_bytes;
             if (fault.error == 0 && !fault.short_bytes) bad("an I/O fault needs an error or short_bytes");
+            if (auto never = s.rig().storage().never_fires(fault)) bad("this I/O fault could never fire: " + *never);
             return s.rig().storage().arm(fault);
         }, py::arg("call"), py::arg("error") = py::none(), py::arg("target") = name_of(server::IoFault{}.target), py::arg("file") = "",
              py::arg("nth") = 1, py::arg("times") = 1, py::arg("short_bytes") = py::none())

@@ -67,6 +67,7 @@ public:
     // The board's modem remoteproc.
     sim::Remoteproc& modem() { return *modem_; }
     const std::filesystem::path& fabric_socket() const { return shim_server_->socket_path(); }
+    const sim::ShimServer& shim_server() const { return *shim_server_; }
     // The rmtfs_mem region by physical address: what the modem reads and writes.
     sim::SharedMemory& shared_memory() { return *shared_memory_; }
     // The programs' storage and rmtfs_mem I/O: faults, durability, opens.

@@ -82,6 +82,23 @@ std::string describe(const IoFault& fault) {
 StorageWatch::StorageWatch(fs::path storage_dir, std::string memory_device, sim::Fabric& fabric)
     : storage_dir_(std::move(storage_dir)), memory_device_(std::move(memory_device)), fabric_(fabric) {}
 
+std::optional<std::string> StorageWatch::never_fires(const IoFault& fault) const {
+    if (fault.target == IoTarget::memory && !ask_memory_io_)
+        return std::string("I/O on the memory device is not watched: turn on ask_memory_io");
+    if (fault.target == IoTarget::storage && fault.call == IoCall::read && !ask_storage_reads_)
+        return std::string("storage reads are not watched: turn on ask_storage_reads");
+    if (fault.target == IoTarget::storage && !fault.file.empty()) {
+        std::error_code error;
+        if (!fs::is_regular_file(storage_dir_ / fault.file, error)) {
+            std::string files;
+            for (const auto& entry : fs::directory_iterator(storage_dir_, error))
+                files += (files.empty() ? "" : ", ") + entry.path().filename().string();
+            return "there is no storage file '" + fault.file + "' (there are: " + files + ")";
+        }
+    }
+    return std::nullopt;
+}
+
 std::string StorageWatch::watch_list() const { return storage_dir_.string() + "/:" + memory_device_; }
 
 std::size_t StorageWatch::arm(IoFault fault) {

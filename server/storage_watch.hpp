@@ -107,6 +107,10 @@ public:
     // is the number of open descriptions after the change.
     void on_memory(std::function<void(bool opened, unsigned open_count)> listener) { memory_ = std::move(listener); }
 
+    // Why `fault` could never hit a call, or nothing: reads of storage or
+    // I/O on the memory device that are not asked about, a storage file that
+    // does not exist.
+    std::optional<std::string> never_fires(const IoFault& fault) const;
     // Arms a fault; returns its index for fault_hits().
     std::size_t arm(IoFault fault);
     void disarm_all();

@@ -43,14 +43,18 @@ public:
     std::string name() const override { return "delay"; }
     void apply(Bytes packet, const PacketForward& forward) override {
         auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay_);
-        timer->async_wait([timer, forward, packet = std::move(packet)](const boost::system::error_code& error) mutable {
+        ++*held_;
+        timer->async_wait([timer, forward, held = held_, packet = std::move(packet)](const boost::system::error_code& error) mutable {
+            --*held;
             if (!error) forward(std::move(packet));
         });
     }
+    std::size_t held() const override { return *held_; }
 
 private:
     boost::asio::io_context& io_;
     std::chrono::milliseconds delay_;
+    std::shared_ptr<std::size_t> held_ = std::make_shared<std::size_t>(0);
 };
 
 class Reorder final : public PacketFault {
@@ -66,6 +70,7 @@ public:
         forward(std::move(packet));
         forward(std::move(first));
     }
+    std::size_t held() const override { return held_ ? 1 : 0; }
 
 private:
     std::optional<Bytes> held_;
@@ -96,6 +101,12 @@ std::unique_ptr<PacketFault> reorder_fault() { return std::make_unique<Reorder>(
 
 void FaultPipeline::add(std::unique_ptr<PacketFault> fault, bool data_only) {
     stages_.push_back(Stage{std::shared_ptr<PacketFault>(std::move(fault)), data_only});
+}
+
+std::size_t FaultPipeline::held() const {
+    std::size_t packets = 0;
+    for (const Stage& stage : stages_) packets += stage.fault->held();
+    return packets;
 }
 
 void FaultPipeline::run(Bytes packet, const PacketForward& deliver) { run_from(0, std::move(packet), deliver); }

@@ -25,6 +25,8 @@ public:
     virtual std::string name() const = 0;
     // Hands `packet` to `forward` zero, one or more times, now or later.
     virtual void apply(Bytes packet, const PacketForward& forward) = 0;
+    // Packets it holds to pass on later.
+    virtual std::size_t held() const { return 0; }
 };
 
 std::unique_ptr<PacketFault> drop_fault(double probability, std::uint64_t seed);
@@ -40,6 +42,8 @@ public:
     bool empty() const { return stages_.empty(); }
     void clear() { stages_.clear(); }
     void run(Bytes packet, const PacketForward& deliver);
+    // Packets its faults hold.
+    std::size_t held() const;
 
 private:
     struct Stage {

@@ -275,7 +275,8 @@ void Modem::read(std::size_t index, std::uint32_t sector, std::uint32_t count, R
         const auto* rw = as<rmtfs::RwIovecResponse>(response);
         if (rw == nullptr || !rw->result.ok()) {
             bool timed_out = !response && response.error().kind == RequestFailure::Kind::timeout;
-            return done(unexpected(ReadFailure{refusal("RW_IOVEC read", response), timed_out, rw != nullptr}));
+            return done(unexpected(ReadFailure{refusal("RW_IOVEC read", response), timed_out, rw != nullptr,
+                                               rw != nullptr ? rw->result.error : std::uint16_t{0}}));
         }
         auto bytes = memory_.read(address, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes);
         if (!bytes) return done(unexpected(ReadFailure{"shared memory: " + bytes.error()}));

@@ -75,6 +75,7 @@ struct ReadFailure {
     std::string detail;      // refused, failed or unanswered, and how
     bool timed_out = false;  // no answer within the request timeout
     bool refused = false;    // answered, with a failure result
+    std::uint16_t error = 0; // when refused: the answer's error code
 };
 using ReadHandler = std::function<void(const Expected<Bytes, ReadFailure>&)>;
 

@@ -17,7 +17,7 @@ void FabricLink::attach() {
     link_ = fabric_.attach_link(
         [this, alive = std::weak_ptr<bool>(alive_)](ByteView packet) {
             to_remote_.run(Bytes(packet.begin(), packet.end()), [this, alive](Bytes copy) {
-                asio::post(io_, [this, alive, copy = std::move(copy)] {
+                post([this, alive, copy = std::move(copy)] {
                     if (alive.lock() && on_receive) on_receive(copy);
                 });
             });
@@ -38,9 +38,17 @@ FabricLink::~FabricLink() {
 void FabricLink::transmit(ByteView packet) {
     if (!link_) return;  // down: what a dead link carries is lost
     to_fabric_.run(Bytes(packet.begin(), packet.end()), [this, alive = std::weak_ptr<bool>(alive_)](Bytes copy) {
-        asio::post(io_, [this, alive, copy = std::move(copy)] {
+        post([this, alive, copy = std::move(copy)] {
             if (alive.lock() && link_) fabric_.link_receive(*link_, copy);
         });
+    });
+}
+
+void FabricLink::post(std::function<void()> delivery) {
+    ++*posted_;
+    asio::post(io_, [posted = posted_, delivery = std::move(delivery)] {
+        --*posted;
+        delivery();
     });
 }
 

@@ -52,15 +52,20 @@ public:
     void add_fault(Direction direction, std::unique_ptr<PacketFault> fault, bool data_only = true);
     void clear_faults();
     bool up() const { return link_.has_value(); }
+    // Packets on their way in either direction: held by a fault, or handed
+    // to the loop and not yet delivered.
+    std::size_t in_flight() const { return *posted_ + to_fabric_.held() + to_remote_.held(); }
 
 private:
     void attach();
+    void post(std::function<void()> delivery);
 
     boost::asio::io_context& io_;
     Fabric& fabric_;
     std::string name_;
     std::optional<LinkId> link_;
     std::shared_ptr<bool> alive_;
+    std::shared_ptr<std::size_t> posted_ = std::make_shared<std::size_t>(0);
     FaultPipeline to_fabric_;
     FaultPipeline to_remote_;
 };

@@ -49,8 +49,17 @@ void RmtfsClient::send(std::uint16_t txn, Bytes qmi, rmtfs::MessageId id, bool r
         finish(txn, unexpected(RequestFailure{RequestFailure::Kind::timeout,
                                               "no answer within " + std::to_string(timeout_.count()) + " ms"}));
     });
+    given_up_.erase(txn);  // a txn used again: an answer to it is this request's
     pending_.emplace(txn, Pending{id, raw, std::move(done), std::move(timer)});
     endpoint_.send(port_, *server_, qmi);
+}
+
+void RmtfsClient::give_up(const std::string& why) {
+    while (!pending_.empty()) {
+        std::uint16_t txn = pending_.begin()->first;
+        given_up_.insert(txn);
+        finish(txn, unexpected(RequestFailure{RequestFailure::Kind::timeout, why}));
+    }
 }
 
 void RmtfsClient::finish(std::uint16_t txn, const Response& response) {
@@ -67,7 +76,12 @@ void RmtfsClient::on_datagram(QrtrAddress from, ByteView payload) {
     if (payload.size() < 3) return;
     std::uint16_t txn = static_cast<std::uint16_t>(payload[1] | payload[2] << 8);
     auto it = pending_.find(txn);
-    if (it == pending_.end()) return;  // late or unsolicited; FORCE_SYNC indications included
+    if (it == pending_.end()) {
+        // Late or unsolicited (FORCE_SYNC indications included), or the
+        // answer to a request given up on: that one the harness must hear of.
+        if (given_up_.erase(txn) != 0 && late_answer) late_answer(txn);
+        return;
+    }
     auto decoded = rmtfs::decode(payload);
     if (!decoded) {
         finish(txn, unexpected(RequestFailure{RequestFailure::Kind::bad_response, describe(decoded.error())}));

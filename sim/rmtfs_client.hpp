@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "proto/expected.hpp"
@@ -53,6 +54,11 @@ public:
     void on_datagram(QrtrAddress from, ByteView payload);
     // Ends every outstanding request with `failure`.
     void fail_all(const RequestFailure& failure);
+    // Ends every outstanding request as unanswered (a timeout, saying
+    // `why`) before its timer: the harness knows no answer can come. An
+    // answer that comes anyway goes to `late_answer`.
+    void give_up(const std::string& why);
+    std::function<void(std::uint16_t txn)> late_answer;
     std::size_t outstanding() const { return pending_.size(); }
 
 private:
@@ -71,6 +77,7 @@ private:
     std::chrono::milliseconds timeout_;
     std::optional<QrtrAddress> server_;
     std::map<std::uint16_t, Pending> pending_;
+    std::set<std::uint16_t> given_up_;
     std::uint16_t next_txn_ = 1;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

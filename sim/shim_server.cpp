@@ -1,6 +1,9 @@
 #include "sim/shim_server.hpp"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -25,6 +28,13 @@ namespace {
 // One request: header, the largest datagram, and slack for a path.
 constexpr std::size_t request_size_max_bytes = sizeof(shim_request) + SHIM_DATAGRAM_MAX_BYTES + 4096;
 
+// Bytes a UNIX socket holds: sent by this end and not yet read by the peer
+// (SIOCOUTQ), or received and not yet read here (SIOCINQ).
+int queued(int fd, unsigned long which) {
+    int bytes = 0;
+    return ::ioctl(fd, which, &bytes) == 0 ? bytes : 0;
+}
+
 std::system_error os_error(const char* what) { return std::system_error(errno, std::generic_category(), what); }
 
 void set_nonblocking(int fd) {
@@ -39,6 +49,9 @@ class DataChannelSink final : public DatagramSink {
 public:
     explicit DataChannelSink(int fd) : fd_(fd) {}
     ~DataChannelSink() override { ::close(fd_); }
+
+    // Datagrams written and not yet read by the program.
+    bool unread() const { return queued(fd_, SIOCOUTQ) > 0; }
 
     bool deliver(const Datagram& d) override {
         shim_datagram header{};
@@ -73,7 +86,8 @@ private:
 
 class ShimServer::Channel : public std::enable_shared_from_this<Channel> {
 public:
-    Channel(ShimServer& server, int fd) : server_(server), server_alive_(server.alive_), control_(server.io_, fd) {
+    Channel(ShimServer& server, int fd)
+        : server_(server), server_alive_(server.alive_), control_(server.io_, fd), control_fd_(fd) {
         ucred credentials{};
         socklen_t length = sizeof credentials;
         if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) peer_pid_ = credentials.pid;
@@ -86,6 +100,18 @@ public:
     }
 
     void start() { wait(); }
+
+    // Why this channel is not at rest, or nothing: a request the program
+    // sent and the harness has not answered, an answer or datagram the
+    // program has not read.
+    std::optional<std::string> busy() const {
+        std::string whose = "program " + std::to_string(peer_pid_);
+        if (send_pending_) return whose + " waits for a send to complete";
+        if (queued(control_fd_, SIOCINQ) > 0) return whose + " has a request the harness has not read";
+        if (queued(control_fd_, SIOCOUTQ) > 0) return whose + " has not read an answer";
+        if (sink_ && sink_->unread()) return whose + " has datagrams it has not read";
+        return std::nullopt;
+    }
 
 private:
     void wait() {
@@ -159,13 +185,16 @@ private:
                 if (!is_socket()) return false;
                 // The reply may come later (flow control); the shim waits for
                 // it and sends nothing else on this channel meanwhile.
+                send_pending_ = true;
                 fabric.send(socket_, QrtrAddress{request.node, request.port}, payload,
                             (request.flags & SHIM_SEND_NONBLOCK) != 0,
                             [self = weak_from_this()](const SendResult& result) {
-                                if (auto channel = self.lock())
+                                if (auto channel = self.lock()) {
+                                    channel->send_pending_ = false;
                                     channel->reply(result.error, result.self,
                                                    result.error == ENETRESET ? result.reset_generation
                                                                              : static_cast<std::uint32_t>(result.bytes));
+                                }
                             });
                 return true;
             }
@@ -318,12 +347,14 @@ private:
     ShimServer& server_;
     std::weak_ptr<bool> server_alive_;
     asio::posix::stream_descriptor control_;
+    int control_fd_;  // control_'s, for the const queue checks
     std::vector<std::uint8_t> buffer_;
     std::unique_ptr<DataChannelSink> sink_;
     SocketId socket_ = 0;
     Remoteproc* rproc_ = nullptr;
     WatchId watch_id_ = 0;
     pid_t peer_pid_ = 0;
+    bool send_pending_ = false;
 };
 
 ShimServer::ShimServer(asio::io_context& io, Fabric& fabric, RemoteprocRegistry& remoteprocs,
@@ -332,6 +363,7 @@ ShimServer::ShimServer(asio::io_context& io, Fabric& fabric, RemoteprocRegistry&
     int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) throw os_error("socket(AF_UNIX, SOCK_SEQPACKET)");
     listener_.assign(fd);
+    listener_fd_ = fd;
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     const std::string path = socket_path_.string();
@@ -367,5 +399,15 @@ void ShimServer::accept_next() {
 }
 
 void ShimServer::drop(Channel* channel) { channels_.erase(channel); }
+
+std::optional<std::string> ShimServer::busy() const {
+    // A program opening a socket or a watched file waits for its channel to
+    // be accepted and answered: a connection not yet accepted counts.
+    pollfd listening{listener_fd_, POLLIN, 0};
+    if (::poll(&listening, 1, 0) > 0) return std::string("a program is connecting to the harness");
+    for (const auto& [raw, channel] : channels_)
+        if (auto why = channel->busy()) return why;
+    return std::nullopt;
+}
 
 }  // namespace rmtfs_hil::sim

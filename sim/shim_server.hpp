@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "sim/fabric.hpp"
 #include "sim/file_watch.hpp"
@@ -32,6 +34,10 @@ public:
     // The watcher must outlive the server or be reset to nullptr first.
     void set_file_watcher(FileWatcher* watcher) { file_watcher_ = watcher; }
     std::size_t channel_count() const { return channels_.size(); }
+    // Why some channel is not at rest (sim/shim_server.cpp), or nothing:
+    // then every program has read all the harness wrote to it, and the
+    // harness has answered all they asked.
+    std::optional<std::string> busy() const;
 
 private:
     class Channel;
@@ -45,6 +51,7 @@ private:
     RemoteprocRegistry& remoteprocs_;
     std::filesystem::path socket_path_;
     boost::asio::posix::stream_descriptor listener_;
+    int listener_fd_ = -1;  // listener_'s, for the const check of pending connections
     std::map<Channel*, std::shared_ptr<Channel>> channels_;
     FileWatcher* file_watcher_ = nullptr;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // expires with the server

@@ -249,7 +249,7 @@ std::optional<StepFailure> check_storage(const ExpectStep::StorageCheck& check, 
 
 std::optional<StepFailure> ExpectStep::run(StepContext& context) const {
     // Judged on a settled world: a stop, continue or end on its way is reported first.
-    if (auto unsettled = context.target.settle()) return StepFailure{*unsettled, true};
+    if (auto unsettled = context.target.settle()) return StepFailure{unsettled->why, unsettled->machine};
     if (auto failure = check_world(*this, context.target)) return failure;
     if (ledger)
         if (auto failure = check_ledger(*this, context)) return failure;

@@ -10,7 +10,7 @@ namespace {
 std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
     auto step = std::make_unique<RawStep>();
     if (!reader.is_object(f)) return step;
-    reader.check_keys(f, {"modem", "hex", "expect"});
+    reader.check_keys(f, {"modem", "hex", "expect", "full_wait"});
     reader.require(f, {"hex"});
     reader.get_index(reader.field(f, "modem"), step->modem, "modem");
     std::string hex;
@@ -21,6 +21,7 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
             reader.error(given.pointer, bytes.error());
     }
     load_answer(reader, reader.field(f, "expect"), step->expect, false);
+    step->wait = load_wait(reader, f);
     return step;
 }
 
@@ -29,7 +30,7 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
 extern const StepKind raw_step{"raw", 70, load};
 
 std::optional<StepFailure> RawStep::run(StepContext& context) const {
-    return check_answer(context, context.target.request_raw(modem, bytes), expect, modem);
+    return check_answer(context, context.target.request_raw(modem, bytes, wait), expect);
 }
 
 std::string RawStep::describe() const {

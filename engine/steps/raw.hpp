@@ -11,6 +11,7 @@ struct RawStep final : StepAction {
     std::size_t modem = 0;
     Bytes bytes;
     AnswerExpectation expect;
+    AnswerWait wait = AnswerWait::until_idle;
 
     Capabilities needs() const override { return {Capability::simulated_modem, Capability::hand_built_requests}; }
     std::optional<StepFailure> run(StepContext& context) const override;

@@ -16,6 +16,8 @@ struct ReadStep final : StepAction {
     std::string partition = "/boot/modem_fs1";
     std::uint32_t sector = 0;
     std::uint32_t sectors = 1;
+    std::optional<std::uint16_t> error;  // of the failure answer, with expect failed
+    AnswerWait wait = AnswerWait::until_idle;
     ReadExpectation expect = ReadExpectation::ok;
     std::optional<DataSpec> data;
 

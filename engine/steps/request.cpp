@@ -49,7 +49,8 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
     auto step = std::make_unique<RequestStep>();
     if (!reader.is_object(f)) return step;
     reader.check_keys(
-        f, {"modem", "message", "path", "caller_id", "partition", "direction", "iovec", "force_sync", "size", "expect"});
+        f, {"modem", "message", "path", "caller_id", "partition", "direction", "iovec", "force_sync", "size", "expect",
+            "full_wait"});
     reader.require(f, {"message"});
     reader.get_index(reader.field(f, "modem"), step->modem, "modem");
     std::string message;
@@ -64,6 +65,7 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
     reader.get_uint(reader.field(f, "size"), step->size);
     if (Field iovec = reader.field(f, "iovec")) load_iovec(reader, iovec, *step);
     load_answer(reader, reader.field(f, "expect"), step->expect, known && step->message == rmtfs::MessageId::open);
+    step->wait = load_wait(reader, f);
     if (known) check_fields(reader, f, step->message);
     return step;
 }
@@ -101,7 +103,7 @@ std::optional<StepFailure> RequestStep::run(StepContext& context) const {
         case rmtfs::MessageId::get_dev_error: request = rmtfs::GetDevErrorRequest{caller()}; break;
         case rmtfs::MessageId::force_sync: RMTFS_HIL_ASSERT(false, "FORCE_SYNC is an indication, not a request");
     }
-    return check_answer(context, target.request(modem, request), expect, modem);
+    return check_answer(context, target.request(modem, request, wait), expect);
 }
 
 std::string RequestStep::describe() const {

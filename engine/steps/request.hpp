@@ -27,6 +27,7 @@ struct RequestStep final : StepAction {
     std::optional<std::uint8_t> force_sync;   // RW_IOVEC
     std::optional<std::uint32_t> size;        // ALLOC_BUFF
     AnswerExpectation expect;
+    AnswerWait wait = AnswerWait::until_idle;
 
     Capabilities needs() const override { return {Capability::simulated_modem}; }
     std::optional<StepFailure> run(StepContext& context) const override;

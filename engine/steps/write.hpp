@@ -1,5 +1,6 @@
 // {"write": {"modem": 0, "partition": "/boot/modem_fs1", "sector": 8, "sectors": 4,
-//            "data": {"pattern": "a"}, "expect": "ok" | "failed" | "unknown" | "any"}}
+//            "data": {"pattern": "a"}, "expect": "ok" | "failed" | "unknown" | "any",
+//            "error": n (with "failed"), "full_wait": bool}}
 // A ledgered write of whole sectors through the modem's buffer.
 #pragma once
 
@@ -17,6 +18,8 @@ struct WriteStep final : StepAction {
     std::uint32_t sectors = 1;
     DataSpec data;
     WriteExpectation expect = WriteExpectation::ok;
+    std::optional<std::uint16_t> error;  // of the failure answer, with expect failed
+    AnswerWait wait = AnswerWait::until_idle;
 
     Capabilities needs() const override { return {Capability::simulated_modem}; }
     std::optional<StepFailure> run(StepContext& context) const override;

@@ -195,6 +195,17 @@ def test_eio_reading_the_shared_memory_fails_the_write(make_rig):
     assert rig.check_storage() == []
 
 
+@pytest.mark.parametrize("options, fault, why", [
+    ({}, dict(call="read", error="EIO"), "storage reads are not watched: turn on ask_storage_reads"),
+    ({}, dict(call="write", error="EIO", target="memory"), "I/O on the memory device is not watched"),
+    ({}, dict(call="write", error="EIO", file="modem_fs9"), "there is no storage file 'modem_fs9'"),
+])
+def test_an_io_fault_that_could_never_fire_is_refused(make_rig, options, fault, why):
+    rig = make_rig(**options)
+    with pytest.raises(ValueError, match="could never fire: " + why):
+        rig.io_fault(**fault)
+
+
 def test_a_modem_that_crashes_on_a_refused_open_is_restarted(make_rig):
     rig = started(make_rig(on_open_failure="crash"))
     rig.io_fault("open", "EACCES", file="modem_fsg")
