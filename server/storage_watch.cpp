@@ -190,6 +190,7 @@ sim::CallAnswer StorageWatch::call(sim::WatchId id, const sim::FileCall& call) {
         if (f.error != 0) {
             answer.error = f.error;
             answer.report_done = false;
+            if (open.target == IoTarget::storage && call.op == sim::FileOp::sync) sync_failed(open.file);
         } else if (f.short_bytes) {
             answer.length = std::min(*f.short_bytes, call.length);
         }
@@ -202,8 +203,13 @@ void StorageWatch::done(sim::WatchId id, const sim::CallDone& done) {
     if (it == open_.end() || it->second.target != IoTarget::storage) return;
     const std::string file = it->second.file;
     if (done.op == sim::FileOp::sync) {
-        // fdatasync made every write to the file durable, whoever wrote it.
-        if (done.error == 0) durability_.erase(file);
+        if (done.error != 0) return sync_failed(file);
+        // fdatasync made every write to the file durable, whoever wrote it,
+        // except what an earlier failed sync left behind.
+        auto d = durability_.find(file);
+        if (d == durability_.end()) return;
+        std::erase_if(d->second.undo, [&](const auto& entry) { return !d->second.sync_failed.contains(entry.first); });
+        if (d->second.undo.empty()) durability_.erase(d);
         return;
     }
     if (done.op != sim::FileOp::write) return;
@@ -223,6 +229,12 @@ void StorageWatch::closed(sim::WatchId id) {
     if (memory_) memory_(false, count);
 }
 
+void StorageWatch::sync_failed(const std::string& file) {
+    auto d = durability_.find(file);
+    if (d == durability_.end()) return;
+    for (const auto& [sector, old] : d->second.undo) d->second.sync_failed.insert(sector);
+}
+
 void StorageWatch::before_write(const std::string& file, std::uint64_t offset, std::uint32_t length) {
     if (length == 0) return;
     auto [it, fresh] = durability_.try_emplace(file);
@@ -230,6 +242,7 @@ void StorageWatch::before_write(const std::string& file, std::uint64_t offset, s
     std::error_code error;
     if (fresh) d.durable_size = fs::file_size(path_of(file), error);
     for (std::uint64_t sector = offset / sector_bytes; sector <= (offset + length - 1) / sector_bytes; ++sector) {
+        d.sync_failed.erase(sector);  // dirty again: the next sync writes it
         if (d.undo.contains(sector)) continue;
         int fd = reader_of(file);
         Bytes old(sector_bytes);

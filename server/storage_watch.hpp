@@ -146,10 +146,17 @@ private:
     // What power loss needs of one storage file written since its last
     // sync: an undo log, the durable bytes of each sector before its first
     // write (memory follows what is unsynced, not the file's size).
+    // A file's writes not yet durable: what each sector last durably held.
+    // As Linux since 4.13: a failed sync leaves the file's dirty data
+    // unwritten yet no longer dirty, so a later successful sync does not
+    // make it durable; only writing the sector again does (sync_failed).
     struct Durability {
         std::uint64_t durable_size = 0;
         std::map<std::uint64_t, Bytes> undo;  // by sector number
+        std::set<std::uint64_t> sync_failed;  // sectors a failed sync left behind
     };
+    // The file's sync failed: its unsynced sectors stay so.
+    void sync_failed(const std::string& file);
 
     std::optional<IoTarget> classify(const std::string& path, std::string& file) const;
     // The fault that takes this call, if any (counts the call for every armed fault).

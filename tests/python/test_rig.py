@@ -187,6 +187,22 @@ def test_a_failed_fdatasync_is_acknowledged_and_power_loss_then_loses_the_write(
     assert len(violations) == 1 and "sectors 60-63: acknowledged write lost" in violations[0], violations
 
 
+def test_a_later_successful_fdatasync_does_not_save_what_a_failed_one_left(make_rig):
+    # Linux since 4.13: the failed sync's pages are no longer dirty, so the
+    # next sync, which succeeds, does not write them; power loss takes them.
+    rig = started(make_rig())
+    assert rig.boot_modem().ok
+    rig.io_fault("sync", "EIO", file="modem_fs1")
+    assert rig.write(partition=0, sector=60, data=sectors(4, 0x35)).outcome == "ok"  # rmtfs 1.0 acknowledges it
+    assert rig.write(partition=0, sector=70, data=sectors(2, 0x37)).outcome == "ok"  # its sync succeeds
+    rig.lose_power()
+    violations = rig.check_storage()
+    assert len(violations) == 1 and "sectors 60-63: acknowledged write lost" in violations[0], violations
+    # Written again, a sector is dirty again: the next good sync keeps it.
+    rig.start_daemon()
+    assert rig.boot_modem().ok
+
+
 def test_eio_reading_the_shared_memory_fails_the_write(make_rig):
     rig = started(make_rig(ask_memory_io=True))
     assert rig.boot_modem().ok
