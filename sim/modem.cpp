@@ -30,7 +30,7 @@ Modem::Modem(boost::asio::io_context& io, Link& link, SharedMemory& memory, Mode
       endpoint_(link, config_.node,
                 QrtrEndpoint::Events{
                     [this](const RemoteServer& s) {
-                        if (s.service == rmtfs::service_id && state_ == ModemState::waiting_for_service) {
+                        if (is_rmtfs(s) && state_ == ModemState::waiting_for_service) {
                             service_timer_.cancel();
                             client_.set_server(s.address);
                             open_next(0);
@@ -69,11 +69,22 @@ void Modem::set_state(ModemState state) {
     if (events_.state_changed) events_.state_changed(state);
 }
 
+// The RMTFS server as the modem's QMI client looks it up: service 14 of
+// version 1, instance 0. Another version or instance is another service.
+bool Modem::is_rmtfs(const RemoteServer& server) {
+    return server.service == rmtfs::service_id && server.version == rmtfs::service_version &&
+           server.instance == rmtfs::service_instance;
+}
+
+std::optional<RemoteServer> Modem::find_rmtfs() const {
+    return endpoint_.find_server(rmtfs::service_id, rmtfs::service_version, rmtfs::service_instance);
+}
+
 void Modem::boot(std::function<void(const BootResult&)> done) {
     boot_done_ = std::move(done);
     set_state(ModemState::waiting_for_service);
     endpoint_.hello();
-    if (auto server = endpoint_.find_server(rmtfs::service_id)) {
+    if (auto server = find_rmtfs()) {
         client_.set_server(server->address);
         open_next(0);
         return;
@@ -81,7 +92,13 @@ void Modem::boot(std::function<void(const BootResult&)> done) {
     service_timer_.expires_after(config_.service_wait);
     service_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) {
         if (error || !alive.lock() || state_ != ModemState::waiting_for_service) return;
-        fail_boot("the RMTFS service did not appear within " + std::to_string(config_.service_wait.count()) + " ms");
+        std::string other;
+        if (auto server = endpoint_.find_server(rmtfs::service_id))
+            other = " (service 14 is published at " + to_string(server->address) + " as version " +
+                    std::to_string(server->version) + " instance " + std::to_string(server->instance) +
+                    "; the modem looks up version " + std::to_string(rmtfs::service_version) + " instance " +
+                    std::to_string(rmtfs::service_instance) + ")";
+        fail_boot("the RMTFS service did not appear within " + std::to_string(config_.service_wait.count()) + " ms" + other);
     });
 }
 
@@ -114,7 +131,7 @@ void Modem::on_service_lost(const RemoteServer& server) {
             recovering_ = true;
             std::fill(caller_ids_.begin(), caller_ids_.end(), std::nullopt);
             set_state(ModemState::waiting_for_service);
-            if (auto again = endpoint_.find_server(rmtfs::service_id)) {
+            if (auto again = find_rmtfs()) {
                 client_.set_server(again->address);
                 open_next(0);
             }

@@ -119,6 +119,8 @@ public:
     void read(std::size_t index, std::uint32_t sector, std::uint32_t count, ReadHandler done);
 
 private:
+    static bool is_rmtfs(const RemoteServer& server);
+    std::optional<RemoteServer> find_rmtfs() const;
     void set_state(ModemState state);
     void wait_for_service();
     void open_next(std::size_t index);

@@ -116,6 +116,13 @@ std::optional<RemoteServer> QrtrEndpoint::find_server(std::uint32_t service) con
     return std::nullopt;
 }
 
+std::optional<RemoteServer> QrtrEndpoint::find_server(std::uint32_t service, std::uint32_t version,
+                                                      std::uint32_t instance) const {
+    for (const auto& [key, server] : servers_)
+        if (server.service == service && server.version == version && server.instance == instance) return server;
+    return std::nullopt;
+}
+
 void QrtrEndpoint::remove_servers(const std::function<bool(const RemoteServer&)>& gone) {
     for (auto it = servers_.begin(); it != servers_.end();) {
         if (!gone(it->second)) {

@@ -98,6 +98,9 @@ public:
     // A datagram from one of this node's ports.
     void send(std::uint32_t from_port, QrtrAddress to, ByteView payload);
     std::optional<RemoteServer> find_server(std::uint32_t service) const;
+    // The server of exactly this service, version and instance, as a QMI
+    // client looks it up.
+    std::optional<RemoteServer> find_server(std::uint32_t service, std::uint32_t version, std::uint32_t instance) const;
     std::size_t packets_dropped() const { return dropped_; }
 
 private:

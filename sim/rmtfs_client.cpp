@@ -47,7 +47,7 @@ void RmtfsClient::send(std::uint16_t txn, Bytes qmi, rmtfs::MessageId id, bool r
     timer->async_wait([this, txn, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) {
         if (error || !alive.lock()) return;
         finish(txn, unexpected(RequestFailure{RequestFailure::Kind::timeout,
-                                              "no answer within " + std::to_string(timeout_.count()) + " ms"}));
+                                              "no answer within " + std::to_string(timeout_.count()) + " ms" + strays()}));
     });
     given_up_.erase(txn);  // a txn used again: an answer to it is this request's
     pending_.emplace(txn, Pending{id, raw, std::move(done), std::move(timer)});
@@ -58,8 +58,16 @@ void RmtfsClient::give_up(const std::string& why) {
     while (!pending_.empty()) {
         std::uint16_t txn = pending_.begin()->first;
         given_up_.insert(txn);
-        finish(txn, unexpected(RequestFailure{RequestFailure::Kind::timeout, why}));
+        finish(txn, unexpected(RequestFailure{RequestFailure::Kind::timeout, why + strays()}));
     }
+}
+
+std::string RmtfsClient::strays() {
+    if (strays_.empty()) return "";
+    std::string text = "; meanwhile answers came that no pending request's txn matches: ";
+    for (std::size_t i = 0; i < strays_.size(); ++i) text += (i == 0 ? "" : ", ") + strays_[i];
+    strays_.clear();
+    return text;
 }
 
 void RmtfsClient::finish(std::uint16_t txn, const Response& response) {
@@ -79,7 +87,16 @@ void RmtfsClient::on_datagram(QrtrAddress from, ByteView payload) {
     if (it == pending_.end()) {
         // Late or unsolicited (FORCE_SYNC indications included), or the
         // answer to a request given up on: that one the harness must hear of.
-        if (given_up_.erase(txn) != 0 && late_answer) late_answer(txn);
+        if (given_up_.erase(txn) != 0) {
+            if (late_answer) late_answer(txn);
+        } else if (payload[0] == static_cast<std::uint8_t>(qmi::MessageKind::response) && !pending_.empty()) {
+            // An answer with a txn nobody used: said when a request ends unanswered.
+            if (strays_.size() < stray_limit) {
+                auto decoded = rmtfs::decode(payload);
+                strays_.push_back((decoded ? rmtfs::summary(decoded->message) : std::string("an undecodable response")) +
+                                  " with txn " + std::to_string(txn));
+            }
+        }
         return;
     }
     auto decoded = rmtfs::decode(payload);

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <vector>
 #include <string>
 
 #include "proto/expected.hpp"
@@ -78,6 +79,10 @@ private:
     std::optional<QrtrAddress> server_;
     std::map<std::uint16_t, Pending> pending_;
     std::set<std::uint16_t> given_up_;
+    // Answers whose txn matched no pending request, while some were pending.
+    static constexpr std::size_t stray_limit = 3;
+    std::vector<std::string> strays_;
+    std::string strays();
     std::uint16_t next_txn_ = 1;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -10,6 +10,15 @@ namespace {
 
 constexpr std::size_t excerpt_bytes = 8;
 
+// Where `got` first differs from `want`, for when their excerpts look alike.
+std::string first_difference(ByteView got, ByteView want, const std::string& whose) {
+    std::size_t at = 0;
+    while (at < got.size() && at < want.size() && got[at] == want[at]) ++at;
+    if (at < excerpt_bytes || at >= got.size() || at >= want.size()) return "";
+    return ", first different at byte " + std::to_string(at) + " (" + hex_dump(got.subspan(at, 1)) + " where " + whose +
+           " has " + hex_dump(want.subspan(at, 1)) + ")";
+}
+
 std::string excerpt(ByteView bytes) {
     std::string text = hex_dump(bytes.first(std::min(bytes.size(), excerpt_bytes)));
     if (bytes.size() > excerpt_bytes) text += " ...";
@@ -105,7 +114,8 @@ std::optional<LedgerViolation> WriteLedger::read_returned(const std::string& par
         if (!fine)
             return LedgerViolation{partition, sector, 1, ViolationKind::read_mismatch,
                                    name_of(allowed.back()) + " (" + excerpt(content(partition, sector, allowed.back())) + ")",
-                                   excerpt(got)};
+                                   excerpt(got) + first_difference(got, content(partition, sector, allowed.back()),
+                                                                   name_of(allowed.back()))};
     }
     return std::nullopt;
 }
@@ -145,6 +155,8 @@ std::vector<LedgerViolation> WriteLedger::check(const std::string& partition, co
         for (const auto& source : state.allowed)
             expected += (expected.empty() ? "" : " or ") + name_of(source) + " (" + excerpt(content(partition, sector, source)) + ")";
         std::string actual = got.empty() ? "nothing (the file is shorter)" : excerpt(got);
+        if (kind != ViolationKind::torn_sector && !got.empty())
+            actual += first_difference(got, content(partition, sector, latest), name_of(latest));
         if (kind == ViolationKind::torn_sector) {
             // Where the newest allowed content stops matching: the tear.
             ByteView newest = content(partition, sector, latest);

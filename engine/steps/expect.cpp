@@ -231,8 +231,14 @@ std::optional<StepFailure> check_storage(const ExpectStep::StorageCheck& check, 
     std::string where = check.file + " sectors " + std::to_string(check.sector) + "+" + std::to_string(check.sectors);
     if (check.data) {
         Bytes want = bytes_of(*check.data, context.seed, length);
-        if (!std::equal(got.begin(), got.end(), want.begin(), want.end()))
-            return StepFailure{where + " do not hold the expected data"};
+        auto [differs, wanted] = std::mismatch(got.begin(), got.end(), want.begin(), want.end());
+        if (differs != got.end()) {
+            auto at = static_cast<std::size_t>(differs - got.begin());
+            return StepFailure{where + " do not hold the expected data: sector " +
+                               std::to_string(check.sector + at / rmtfs::sector_size_bytes) + " byte " +
+                               std::to_string(at % rmtfs::sector_size_bytes) + " is " +
+                               hex_dump(ByteView(&*differs, 1)) + ", expected " + hex_dump(ByteView(&*wanted, 1))};
+        }
     }
     if (!check.sha256.empty() && sha256_hex(got) != check.sha256)
         return StepFailure{where + " hash to " + sha256_hex(got) + ", expected " + check.sha256};

@@ -71,6 +71,18 @@ TEST_F(RestTest, NoAnswerEndsAtRest) {
     EXPECT_NE(full->error().detail.find("no answer within 2000 ms"), std::string::npos) << full->error().detail;
 }
 
+// An answer with another txn is no answer, and the unanswered request says
+// that one came.
+TEST_F(RestTest, AnAnswerWithAnotherTxnIsNamed) {
+    start_slow("txn");
+    auto answer = get_dev_error();
+    ASSERT_TRUE(answer && !*answer) << detail(answer);
+    EXPECT_NE(answer->error().detail.find("meanwhile answers came that no pending request's txn matches: "
+                                          "GET_DEV_ERROR response"),
+              std::string::npos)
+        << answer->error().detail;
+}
+
 // While the daemon is stopped it is not at rest (a continue may come), and a
 // request that reached it is waited for to the timeout.
 TEST_F(RestTest, StoppedDaemonIsNotAtRest) {
@@ -128,6 +140,27 @@ TEST(RestRun, CrashQueuedBehindTheLastStepIsCaught) {
     engine::ScenarioResult result = engine::run_scenario(*scenario, options);
     EXPECT_EQ(result.verdict, engine::Verdict::fail) << result.reason;
     EXPECT_NE(result.reason.find("SIGABRT"), std::string::npos) << result.reason;
+}
+
+// The modem looks up service 14 of version 1, instance 0, as a QMI client
+// does: a daemon publishing another version or instance is never found, and
+// the failed boot says what was published.
+TEST(ServiceLookup, AnotherVersionOrInstanceIsNotTheService) {
+    for (const char* wire : {"2", "257"}) {  // version 2 instance 0; version 1 instance 1
+        engine::RigOptions options = small_rig();
+        options.server = RMTFS_HIL_SLOW_SERVER;
+        options.server_args = {"never", wire};
+        options.modems[0].config.image_sectors = 0;
+        options.modems[0].config.service_wait = 300ms;
+        auto rig = engine::Rig::create(std::move(options));
+        ASSERT_TRUE(rig) << rig.error();
+        ASSERT_TRUE((*rig)->start_daemon());
+        ASSERT_TRUE((*rig)->wait_for_service());
+        auto booted = (*rig)->boot_modem();
+        EXPECT_FALSE(booted.ok) << wire;
+        std::string published = std::string(wire) == "2" ? "as version 2 instance 0" : "as version 1 instance 1";
+        EXPECT_NE(booted.reason.find(published), std::string::npos) << booted.reason;
+    }
 }
 
 // A read or write expected to fail may name the failure's error code: the

@@ -7,9 +7,12 @@
  *   select   when a select() with a 300 ms timeout ends (a timed wait);
  *   thread   from a second thread after 300 ms (one thread idle, one not);
  *   never    not at all (the daemon waits for input: none can come);
+ *   txn      at once, but with the request's txn plus one;
  *   crash    at once, and 100 ms later the server aborts (a crash queued
  *            behind the answer).
  * With "refuse" every RW_IOVEC is answered result 1, error 1 (internal).
+ * argv[2], when given, is the service's wire instance (instance << 8 |
+ * version) to publish instead of 1 (version 1, instance 0).
  * Not an rmtfs: only what the tests need, through the preload shim's
  * AF_QIPCRTR like any sandboxed program.
  */
@@ -105,7 +108,7 @@ int main(int argc, char** argv) {
     memset(&publish, 0, sizeof publish);
     publish.cmd = QRTR_TYPE_NEW_SERVER;
     publish.server.service = 14;
-    publish.server.instance = 1; /* version 1, instance 0 */
+    publish.server.instance = argc > 2 ? (uint32_t)atoi(argv[2]) : 1u; /* version 1, instance 0 */
     publish.server.node = self.sq_node;
     publish.server.port = self.sq_port;
     struct sockaddr_qrtr control = {AF_QIPCRTR, self.sq_node, QRTR_PORT_CTRL};
@@ -144,6 +147,9 @@ int main(int argc, char** argv) {
         } else if (strcmp(mode, "select") == 0) {
             held = a;
             holding = 1;
+        } else if (strcmp(mode, "txn") == 0) {
+            a.bytes[1]++;
+            send_answer(&a);
         } else if (strcmp(mode, "crash") == 0) {
             send_answer(&a);
             pause_ms(100);
