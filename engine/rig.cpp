@@ -66,6 +66,8 @@ Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
         r.record(e.source, e.kind, e.detail, e.fields);
     });
     server::StorageWatch& storage = r.sandbox_->storage_watch();
+    storage.on_machine_trouble([&r](const std::string& what) { r.harness_error(what); });
+    r.watch_starvation();
     storage.ask_storage_reads(r.options_.ask_storage_reads);
     storage.ask_memory_io(r.options_.ask_memory_io);
 
@@ -113,7 +115,7 @@ Expected<std::unique_ptr<Rig>, std::string> Rig::create(RigOptions options) {
     return rig;
 }
 
-Rig::Rig(RigOptions options) : options_(std::move(options)), epoch_(Clock::now()) {}
+Rig::Rig(RigOptions options) : options_(std::move(options)), epoch_(Clock::now()), left_wait_(epoch_) {}
 
 Rig::~Rig() {
     // The modems and couplings hold callbacks into the sandbox's objects.
@@ -193,6 +195,7 @@ void Rig::make_modem(std::size_t index) {
         boost::asio::post(io_, [s, reason] { s->coupling->modem_crashed(reason); });
     };
     events.recovered = [this, name] { record(Source::modem, Kind::recovered, name); };
+    events.machine_trouble = [this](const std::string& what) { harness_error(what); };
     slot->modem = std::make_unique<sim::Modem>(
         io_, *slot->link, sandbox_->shared_memory(), config, events,
         [this](const sim::TraceEvent& e) { record(e.source, e.kind, e.detail, e.fields); });
@@ -222,7 +225,56 @@ void Rig::make_modem(std::size_t index) {
     modems_.push_back(std::move(slot));
 }
 
+namespace {
+
+std::chrono::nanoseconds thread_cpu() {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+}
+
+}  // namespace
+
+void Rig::starvation_base() {
+    starvation_wall_ = Clock::now();
+    starvation_cpu_ = thread_cpu();
+    outside_wait_ = Clock::duration::zero();
+}
+
+void Rig::watch_starvation() {
+    if (!starvation_timer_) starvation_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+    starvation_base();
+    starvation_timer_->expires_after(starvation_watch_period);
+    starvation_timer_->async_wait([this](const boost::system::error_code& error) {
+        if (error) return;
+        // Time past the due time not spent computing: the loop was runnable
+        // and not run, or stopped. Counted from the later of the arming and
+        // the entry into the current wait (outside a wait nothing runs it).
+        auto now = Clock::now();
+        auto cpu = thread_cpu() - starvation_cpu_;
+        auto stall = std::chrono::duration_cast<std::chrono::nanoseconds>(now - starvation_wall_ - outside_wait_) -
+                     starvation_watch_period - cpu;
+        if (stall > starvation_threshold && stall > worst_stall_) {
+            worst_stall_ = stall;
+            auto ms = [](std::chrono::nanoseconds d) { return std::to_string(d.count() / 1000000); };
+            starvation_ = "the harness was starved of CPU: its loop's timer fired " + ms(stall + cpu) +
+                          " ms late while it computed for " + ms(cpu) + " ms (the machine is overloaded, or the "
+                          "harness was stopped)";
+            record(Source::harness, Kind::error, *starvation_);
+        }
+        watch_starvation();
+    });
+}
+
 bool Rig::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout, PastDeadline past_deadline) {
+    // Time outside the loop's waits is the caller's, not a stall.
+    if (wait_depth_++ == 0) outside_wait_ += Clock::now() - left_wait_;
+    struct Leave {
+        Rig& rig;
+        ~Leave() {
+            if (--rig.wait_depth_ == 0) rig.left_wait_ = Clock::now();
+        }
+    } leave{*this};
     auto deadline = Clock::now() + timeout;
     if (deadline_ && past_deadline == PastDeadline::no) deadline = std::min(deadline, *deadline_);
     while (!done()) {

@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -47,6 +48,11 @@ inline constexpr std::chrono::milliseconds kill_report_grace = 5s;
 // How long the processes' reports owed (an exit, a stop or continue the
 // harness sent) may take to arrive before the rig calls it the machine's trouble.
 inline constexpr std::chrono::milliseconds settle_bound = 5s;
+// The loop stalled this long past a timer's due time without computing
+// (starved of CPU, or stopped) makes every timing it saw suspect.
+inline constexpr std::chrono::milliseconds starvation_threshold = 500ms;
+// How often the starvation watch's timer looks (it wakes an idle loop).
+inline constexpr std::chrono::milliseconds starvation_watch_period = 250ms;
 // The userspace name service binding the control port once started.
 inline constexpr std::chrono::milliseconds name_service_start_bound = 5s;
 // Default bounds of the blocking calls below.
@@ -230,6 +236,10 @@ public:
     // The first thing the rig failed to do on its own (a restart or power
     // loss a trigger set off): the harness's trouble, not the daemon's.
     const std::optional<std::string>& trouble() const { return trouble_; }
+    // The worst stall of the loop while it waited, when one passed
+    // starvation_threshold: how late a timer fired and how little of that
+    // the harness spent computing. Timeouts it saw may be the machine's.
+    const std::optional<std::string>& starvation() const { return starvation_; }
 
     const std::vector<TraceRecord>& events() const { return events_; }
     // Called after every event is recorded (what event triggers look at).
@@ -262,6 +272,18 @@ private:
     std::function<void()> event_listener_;
     std::vector<std::string> daemon_log_;
     std::optional<std::string> trouble_;
+    // The starvation watch: a timer on the loop, and where the last look left
+    // the wall and the loop thread's CPU clock.
+    void watch_starvation();
+    void starvation_base();
+    std::unique_ptr<boost::asio::steady_timer> starvation_timer_;
+    std::chrono::steady_clock::time_point starvation_wall_;
+    std::chrono::nanoseconds starvation_cpu_{0};
+    std::chrono::nanoseconds worst_stall_{0};
+    int wait_depth_ = 0;                               // run_until() calls in progress
+    std::chrono::steady_clock::time_point left_wait_;  // when the outermost one last returned
+    std::chrono::steady_clock::duration outside_wait_{};  // since the base, outside any wait
+    std::optional<std::string> starvation_;
     std::unique_ptr<server::Sandbox> sandbox_;
     std::function<bool()> interrupt_;
     std::unique_ptr<boost::asio::posix::stream_descriptor> interrupt_wake_;

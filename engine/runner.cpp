@@ -28,6 +28,8 @@ public:
         : s_(scenario), options_(options), seed_(options.seed.value_or(scenario.seed)), started_(Clock::now()) {}
 
     ScenarioResult run();
+    // The scenario cannot go on (a harness bug): error, with what it had.
+    ScenarioResult abandon(const std::string& why);
 
 private:
     // `finding`: the failure itself, without the step and place the reason
@@ -271,9 +273,28 @@ ScenarioResult ScenarioRun::run() {
         run_steps();
     if (!decided_) judge_end();
     finish_with(Verdict::pass, "");
+    // A harness starved of CPU may have seen the machine's slowness as the
+    // daemon's failure: such a failure is an error, not the daemon's fail.
+    if (auto starved = target_->starvation(); starved && result_.verdict == Verdict::fail) {
+        result_.verdict = Verdict::error;
+        result_.reason = *starved + "; so this failure may be the machine's: " + result_.reason;
+    }
     result_.known_status = known_issue_status(s_, Outcome{result_.verdict, finding_, failed_step_});
     collect_evidence();
     target_.reset();  // the daemon and the sandbox go now, not with the result
+    return result_;
+}
+
+ScenarioResult ScenarioRun::abandon(const std::string& why) {
+    decided_ = false;
+    finish_with(Verdict::error, why);
+    result_.known_status = known_issue_status(s_, Outcome{result_.verdict, finding_, failed_step_});
+    try {
+        if (target_) result_.trace = target_->events();
+        target_.reset();
+    } catch (const ContractViolation&) {
+        // The world is past saving; its destructors already ran what they could.
+    }
     return result_;
 }
 
@@ -314,7 +335,16 @@ KnownStatus known_issue_status(const Scenario& scenario, const Outcome& outcome)
 ScenarioResult run_scenario(const Scenario& scenario, const RunOptions& options) {
     ScenarioRun run(scenario, options);
     auto started = Clock::now();
-    ScenarioResult result = run.run();
+    ScenarioResult result;
+    {
+        ContractScope scope;  // a harness bug ends this scenario, not the suite
+        try {
+            result = run.run();
+        } catch (const ContractViolation& bug) {
+            result = run.abandon(std::string("a bug in the harness: ") + bug.what() +
+                                 " (the daemon is not to blame; please report it with the scenario)");
+        }
+    }
     result.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     return result;
 }

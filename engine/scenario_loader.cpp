@@ -1,5 +1,9 @@
 #include "engine/scenario_loader.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -356,16 +360,50 @@ Expected<Scenario, std::vector<ScenarioError>> load_scenario_file(const std::fil
         return unexpected(std::vector<ScenarioError>{
             ScenarioError{SourceLocation{name, 0, 0, ""}, "cannot read file: " + std::string(std::strerror(error_number))}});
     };
-    errno = 0;
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (file == nullptr) return failure(errno);
+    auto refused = [&](const std::string& why) -> Expected<Scenario, std::vector<ScenarioError>> {
+        return unexpected(std::vector<ScenarioError>{ScenarioError{SourceLocation{name, 0, 0, ""}, why}});
+    };
+    // Non-blocking: a FIFO must not hang the harness before it is refused.
+    int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return failure(errno);
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+        int error = errno;
+        ::close(fd);
+        return failure(error);
+    }
+    if (!S_ISREG(info.st_mode)) {
+        ::close(fd);
+        if (S_ISDIR(info.st_mode)) return failure(EISDIR);
+        const char* kind = S_ISFIFO(info.st_mode) ? "a FIFO" : S_ISCHR(info.st_mode) ? "a character device"
+                           : S_ISBLK(info.st_mode) ? "a block device" : S_ISSOCK(info.st_mode) ? "a socket"
+                                                                       : "not a regular file";
+        return refused(std::string("cannot read file: it is ") + kind + "; a scenario is a regular file");
+    }
+    if (static_cast<std::uint64_t>(info.st_size) > scenario_file_max_bytes) {
+        ::close(fd);
+        return refused("cannot read file: " + std::to_string(info.st_size) + " bytes, more than the " +
+                       std::to_string(scenario_file_max_bytes / (1024 * 1024)) + " MiB a scenario file may have");
+    }
     std::string text;
     char buffer[65536];
-    std::size_t got;
-    while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, got);
-    int read_error = std::ferror(file) ? (errno != 0 ? errno : EIO) : 0;
-    std::fclose(file);
-    if (read_error != 0) return failure(read_error);
+    for (;;) {
+        ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            int error = errno;
+            ::close(fd);
+            return failure(error);
+        }
+        if (got == 0) break;
+        text.append(buffer, static_cast<std::size_t>(got));
+        if (text.size() > scenario_file_max_bytes) {  // it grew while read
+            ::close(fd);
+            return refused("cannot read file: more than the " + std::to_string(scenario_file_max_bytes / (1024 * 1024)) +
+                           " MiB a scenario file may have");
+        }
+    }
+    ::close(fd);
     return load_scenario(text, name);
 }
 

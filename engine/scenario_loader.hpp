@@ -24,6 +24,9 @@ namespace rmtfs_hil::engine {
 Expected<Scenario, std::vector<ScenarioError>> load_scenario(std::string_view text, const std::string& file_name);
 
 // An unreadable file is one error naming it. Messages name the file as `path` is spelled.
+// Only regular files of at most scenario_file_max_bytes: a FIFO, a device or
+// a huge file is refused before anything is read from it.
+inline constexpr std::uint64_t scenario_file_max_bytes = 16 * 1024 * 1024;
 Expected<Scenario, std::vector<ScenarioError>> load_scenario_file(const std::filesystem::path& path);
 
 // The step kinds' names ("daemon", "boot", ...), in the registry's order.

@@ -194,6 +194,7 @@ public:
     }
     void lose_power_soon() override { rig_->lose_power_soon(); }
     std::optional<std::string> trouble() const override { return rig_->trouble(); }
+    std::optional<std::string> starvation() const override { return rig_->starvation(); }
     std::optional<std::string> start_name_service() override {
         auto started = rig_->start_name_service();
         if (!started) return started.error();

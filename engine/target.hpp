@@ -200,8 +200,12 @@ public:
     // From a trigger: SIGKILL now, the rest once the daemon ended.
     virtual void lose_power_soon() = 0;
     // The first work the target did on its own (a restart or power loss a
-    // trigger set off) that failed: the harness's trouble, not the daemon's.
+    // trigger set off) that failed, or the machine failing it (no space on
+    // the world's file system): the harness's trouble, not the daemon's.
     virtual std::optional<std::string> trouble() const = 0;
+    // When the harness was starved of CPU while it waited (its timers fired
+    // far later than due): what it saw time out may be the machine's doing.
+    virtual std::optional<std::string> starvation() const = 0;
     virtual std::optional<std::string> start_name_service() = 0;
     virtual void stop_name_service() = 0;
 

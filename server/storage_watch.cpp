@@ -203,7 +203,11 @@ void StorageWatch::done(sim::WatchId id, const sim::CallDone& done) {
     if (it == open_.end() || it->second.target != IoTarget::storage) return;
     const std::string file = it->second.file;
     if (done.op == sim::FileOp::sync) {
-        if (done.error != 0) return sync_failed(file);
+        if (done.error != 0) {
+            machine_trouble("the daemon's sync of " + file + " failed with " + errno_name(done.error) +
+                            ", which no fault injected: the world's file system");
+            return sync_failed(file);
+        }
         // fdatasync made every write to the file durable, whoever wrote it,
         // except what an earlier failed sync left behind.
         auto d = durability_.find(file);
@@ -213,6 +217,9 @@ void StorageWatch::done(sim::WatchId id, const sim::CallDone& done) {
         return;
     }
     if (done.op != sim::FileOp::write) return;
+    if (done.error == ENOSPC || done.error == EDQUOT || done.error == EIO || done.error == EROFS)
+        machine_trouble("the daemon's write of " + file + " at offset " + std::to_string(done.offset) + " failed with " +
+                        errno_name(done.error) + ", which no fault injected: the world's file system");
     if (done.error == 0) ++storage_writes_;
     if (wrote_) wrote_(StorageWrite{file, done.offset, done.bytes, done.error, storage_writes_});
 }
@@ -248,7 +255,7 @@ void StorageWatch::before_write(const std::string& file, std::uint64_t offset, s
         Bytes old(sector_bytes);
         ssize_t n = fd < 0 ? -1 : ::pread(fd, old.data(), old.size(), static_cast<off_t>(sector * sector_bytes));
         if (n < 0) {
-            fabric_.trace(sim::TraceSource::harness, sim::TraceKind::durability_error, "cannot read " + path_of(file).string());
+            machine_trouble("cannot read " + path_of(file).string() + " to keep its durability record: " + std::strerror(errno));
             n = 0;
         }
         old.resize(static_cast<std::size_t>(n));  // a sector past the end had nothing
@@ -260,6 +267,11 @@ int StorageWatch::reader_of(const std::string& file) {
     auto [it, fresh] = readers_.try_emplace(file, -1);
     if (fresh || it->second < 0) it->second = ::open(path_of(file).c_str(), O_RDONLY | O_CLOEXEC);
     return it->second;
+}
+
+void StorageWatch::machine_trouble(const std::string& what) {
+    fabric_.trace(sim::TraceSource::harness, sim::TraceKind::durability_error, what);
+    if (machine_trouble_) machine_trouble_(what);
 }
 
 StorageWatch::~StorageWatch() {
@@ -278,12 +290,12 @@ std::vector<RevertedRange> StorageWatch::lose_power() {
     for (auto& [file, d] : durability_) {
         FileDescriptor fd(::open(path_of(file).c_str(), O_WRONLY | O_CLOEXEC));
         if (fd.get() < 0) {
-            fabric_.trace(sim::TraceSource::harness, sim::TraceKind::durability_error, "cannot revert " + path_of(file).string());
+            machine_trouble("cannot revert " + path_of(file).string() + " at power loss: " + std::strerror(errno));
             continue;
         }
         for (const auto& [sector, old] : d.undo) {
             if (!old.empty() && !write_at(fd.get(), old.data(), old.size(), sector * sector_bytes))
-                fabric_.trace(sim::TraceSource::harness, sim::TraceKind::durability_error, "cannot revert " + file);
+                machine_trouble("cannot revert " + file + " at power loss: " + std::strerror(errno));
             // Consecutive sectors are one range.
             if (!reverted.empty() && reverted.back().file == file &&
                 reverted.back().offset + reverted.back().length == sector * sector_bytes)
@@ -293,7 +305,7 @@ std::vector<RevertedRange> StorageWatch::lose_power() {
         }
         // What grew the file was not durable either.
         if (::ftruncate(fd.get(), static_cast<off_t>(d.durable_size)) != 0)
-            fabric_.trace(sim::TraceSource::harness, sim::TraceKind::durability_error, "cannot truncate " + file);
+            machine_trouble("cannot truncate " + file + " at power loss: " + std::strerror(errno));
         sim::TraceFields fields;
         fields.file = file;
         fabric_.trace(sim::TraceSource::harness, sim::TraceKind::power_loss,

@@ -106,6 +106,11 @@ public:
     // The memory device was opened (true) or closed (false); `open_count`
     // is the number of open descriptions after the change.
     void on_memory(std::function<void(bool opened, unsigned open_count)> listener) { memory_ = std::move(listener); }
+    // A real call on storage failed with what only the machine causes (no
+    // space, I/O error, a read-only file system), or the harness could not
+    // keep the files' durability record: the machine's trouble, not the
+    // daemon's.
+    void on_machine_trouble(std::function<void(const std::string&)> listener) { machine_trouble_ = std::move(listener); }
 
     // Why `fault` could never hit a call, or nothing: reads of storage or
     // I/O on the memory device that are not asked about, a storage file that
@@ -171,6 +176,8 @@ private:
     bool ask_storage_reads_ = false;
     bool ask_memory_io_ = false;
     std::function<void(const StorageWrite&)> wrote_;
+    std::function<void(const std::string&)> machine_trouble_;
+    void machine_trouble(const std::string& what);
     std::function<void(bool, unsigned)> memory_;
     std::vector<Armed> faults_;
     std::map<sim::WatchId, OpenFile> open_;

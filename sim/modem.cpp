@@ -258,6 +258,7 @@ void Modem::write(std::size_t index, std::uint32_t sector, const Bytes& data, Re
     RMTFS_HIL_ASSERT(!data.empty() && data.size() % rmtfs::sector_size_bytes == 0, "writes are whole sectors");
     RMTFS_HIL_ASSERT(data.size() <= config_.buffer_bytes, "a write must fit the buffer");
     if (auto written = memory_.write(*buffer_address_, data); !written) {
+        if (events_.machine_trouble) events_.machine_trouble("the modem's write to shared memory: " + written.error());
         done(unexpected(RequestFailure{RequestFailure::Kind::no_service, "shared memory: " + written.error()}));
         return;
     }
@@ -296,7 +297,10 @@ void Modem::read(std::size_t index, std::uint32_t sector, std::uint32_t count, R
                                                rw != nullptr ? rw->result.error : std::uint16_t{0}}));
         }
         auto bytes = memory_.read(address, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes);
-        if (!bytes) return done(unexpected(ReadFailure{"shared memory: " + bytes.error()}));
+        if (!bytes) {
+            if (events_.machine_trouble) events_.machine_trouble("the modem's read of shared memory: " + bytes.error());
+            return done(unexpected(ReadFailure{"shared memory: " + bytes.error()}));
+        }
         done(*bytes);
     });
 }

@@ -88,6 +88,9 @@ public:
         std::function<void(const std::string& reason)> crashed;
         // A reopening modem has its handles again.
         std::function<void()> recovered;
+        // The harness's own side failed (the shared memory's backing file):
+        // the machine's trouble, whatever the request's outcome says.
+        std::function<void(const std::string& what)> machine_trouble;
     };
 
     Modem(boost::asio::io_context& io, Link& link, SharedMemory& memory, ModemConfig config, Events events = {},

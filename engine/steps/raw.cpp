@@ -2,6 +2,7 @@
 
 #include "engine/data_spec.hpp"
 #include "engine/scenario_reader.hpp"
+#include "proto/qrtr_packet.hpp"
 
 namespace rmtfs_hil::engine {
 
@@ -15,10 +16,13 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
     reader.get_index(reader.field(f, "modem"), step->modem, "modem");
     std::string hex;
     if (Field given = reader.field(f, "hex"); reader.get_string(given, hex, true)) {
-        if (auto bytes = parse_hex(hex))
-            step->bytes = std::move(*bytes);
-        else
+        if (auto bytes = parse_hex(hex); !bytes)
             reader.error(given.pointer, bytes.error());
+        else if (bytes->size() > qrtr::datagram_size_max_bytes)
+            reader.error(given.pointer, std::to_string(bytes->size()) + " bytes do not fit one QRTR datagram (at most " +
+                                            std::to_string(qrtr::datagram_size_max_bytes) + ")");
+        else
+            step->bytes = std::move(*bytes);
     }
     load_answer(reader, reader.field(f, "expect"), step->expect, false);
     step->wait = load_wait(reader, f);

@@ -1,6 +1,8 @@
 #include "engine/steps/request.hpp"
 
 #include "engine/scenario_reader.hpp"
+#include "proto/qmi.hpp"
+#include "proto/qrtr_packet.hpp"
 
 namespace rmtfs_hil::engine {
 
@@ -9,10 +11,19 @@ namespace {
 // ALLOC_BUFF's size when the step gives none: the modem's 1 MiB buffer.
 constexpr std::uint32_t default_alloc_bytes = buffer_sectors * rmtfs::sector_size_bytes;
 
+// The longest OPEN path one datagram carries: the QMI header and the path's TLV header come first.
+constexpr std::size_t open_path_max_bytes =
+    qrtr::datagram_size_max_bytes - qmi::header_size_bytes - qmi::tlv_header_size_bytes;
+
 void load_iovec(ScenarioReader& reader, const Field& iovec, RequestStep& step) {
     if (!iovec->is_array()) {
         reader.error(iovec.pointer,
                      "expected an array of {\"sector_addr\", \"phys_offset\", \"num_sector\"}, found " + found(*iovec));
+        return;
+    }
+    if (iovec->size() > rmtfs::iovec_entries_max) {
+        reader.error(iovec.pointer, std::to_string(iovec->size()) + " iovec entries: RW_IOVEC counts them in one byte, "
+                                    "so at most " + std::to_string(rmtfs::iovec_entries_max));
         return;
     }
     for (std::size_t i = 0; i < iovec->size(); ++i) {
@@ -56,7 +67,10 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
     std::string message;
     bool known = reader.get_name(reader.field(f, "message"), message, request_names(), "message");
     if (known) step->message = *named<rmtfs::MessageId>(message);
-    reader.get_string(reader.field(f, "path"), step->path);
+    if (Field path = reader.field(f, "path"); reader.get_string(path, step->path) && step->path &&
+                                                  step->path->size() > open_path_max_bytes)
+        reader.error(path.pointer, "a path of " + std::to_string(step->path->size()) + " bytes does not fit one QRTR datagram (at most " +
+                                       std::to_string(open_path_max_bytes) + " bytes)");
     reader.get_uint(reader.field(f, "caller_id"), step->caller_id);
     if (Field partition = reader.field(f, "partition"); reader.get_string(partition, step->partition, true))
         reader.check_partition(step->modem, partition, *step->partition);

@@ -1,5 +1,9 @@
 """The rmtfs-hil command line as a new user meets it."""
+import os
+import pathlib
 import re
+
+import pytest
 
 from conftest import REPO
 
@@ -58,3 +62,23 @@ def test_help_takes_no_arguments(run):
     result = run("--help", "extra")
     assert result.returncode == 2
     assert "takes no arguments" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
+def test_a_scenario_path_that_is_not_a_small_regular_file_is_refused(run, tmp_path, kind):
+    if kind == "fifo":
+        path = tmp_path / "pipe.json"
+        os.mkfifo(path)  # reading it would block forever
+        says = "it is a FIFO; a scenario is a regular file"
+    elif kind == "device":
+        path = pathlib.Path("/dev/zero")  # reading it would never end
+        says = "it is a character device; a scenario is a regular file"
+    else:
+        path = tmp_path / "huge.json"
+        with open(path, "wb") as f:
+            f.truncate(17 * 1024 * 1024)
+        says = "more than the 16 MiB a scenario file may have"
+    for command in ("validate", "run"):
+        result = run(command, str(path), timeout=20)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f"{path}: cannot read file: " in result.stderr and says in result.stderr, result.stderr
