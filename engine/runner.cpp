@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "engine/fault.hpp"
+#include "engine/wording.hpp"
 #include "server/process.hpp"
 
 namespace rmtfs_hil::engine {
@@ -84,7 +85,7 @@ void ScenarioRun::describe_scenario() {
     result_.seed = seed_;
     result_.coupling = std::string(name_of(s_.setup.coupling));
     result_.known_issue = s_.known_issue ? s_.known_issue->text : "";
-    result_.reproduce = options_.reproduce_prefix + " " + s_.where.file;
+    result_.reproduce = options_.reproduce_prefix + " " + wording::shell_quote(s_.where.file);
     for (const auto& step : s_.steps)
         if (auto label = step.action->fault_label()) result_.faults.push_back(*label);
 }

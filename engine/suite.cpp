@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/wording.hpp"
+
 namespace rmtfs_hil::engine {
 
 namespace fs = std::filesystem;
@@ -34,6 +36,15 @@ ScenarioError error_at(const fs::path& path, std::string message) {
 }
 
 }  // namespace
+
+RunReport suite_header(const SuiteOptions& options) {
+    RunReport report;
+    report.started_at = iso8601_now();
+    report.server = options.run.server;
+    report.seed = options.run.seed.value_or(0);
+    report.jobs = std::max(1u, options.jobs);
+    return report;
+}
 
 LoadedSuite load_suite(const std::vector<fs::path>& paths) {
     LoadedSuite suite;
@@ -94,11 +105,7 @@ Scenario with_coupling(Scenario scenario, sim::CouplingPolicy coupling) {
 }
 
 RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
-    RunReport report;
-    report.started_at = iso8601_now();
-    report.server = options.run.server;
-    report.seed = options.run.seed.value_or(0);
-    report.jobs = std::max(1u, options.jobs);
+    RunReport report = suite_header(options);
     auto started = std::chrono::steady_clock::now();
 
     std::vector<std::optional<ScenarioResult>> results(scenarios.size());
@@ -128,7 +135,7 @@ RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& 
                 result.tags = scenario.tags;
                 result.verdict = Verdict::error;
                 result.reason = std::string("the harness failed: ") + e.what();
-                result.reproduce = run.reproduce_prefix + " " + scenario.where.file;
+                result.reproduce = run.reproduce_prefix + " " + wording::shell_quote(scenario.where.file);
             }
             std::lock_guard<std::mutex> guard(lock);
             results[index] = std::move(result);

@@ -42,6 +42,8 @@ struct SuiteOptions {
     std::optional<sim::CouplingPolicy> coupling;
 };
 
+// A run's report before any scenario: when it started, the server, seed and jobs.
+RunReport suite_header(const SuiteOptions& options);
 // Results in the scenarios' order whatever order they finished in.
 RunReport run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options);
 

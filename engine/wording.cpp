@@ -55,6 +55,20 @@ std::optional<std::string> suggestion(std::string_view given, const Names& candi
 
 // A name from a file, for a message: single quotes, control characters
 // escaped, long ones cut (at a UTF-8 character boundary).
+std::string shell_quote(std::string_view argument) {
+    auto safe = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("_-./:=@%+,").find(c) != std::string_view::npos;
+    };
+    if (!argument.empty() && std::all_of(argument.begin(), argument.end(), safe)) return std::string(argument);
+    std::string out = "'";
+    for (char c : argument) {
+        if (c == '\'') out += "'\\''";
+        else out.push_back(c);
+    }
+    return out + "'";
+}
+
 std::string in_quotes(std::string_view text) {
     constexpr std::size_t max_bytes = 60;
     std::string out = "'";

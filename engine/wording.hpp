@@ -20,6 +20,9 @@ std::optional<std::string> suggestion(std::string_view given, const Names& candi
 // A name from a file, for a message: single quotes, control characters
 // escaped, long ones cut at a UTF-8 character boundary.
 std::string in_quotes(std::string_view text);
+// One argument for a POSIX shell: as it is when it is only safe characters,
+// otherwise in single quotes ('it'\''s').
+std::string shell_quote(std::string_view argument);
 // "'a', 'b' or 'c'"
 std::string alternatives(const Names& names, std::string_view conjunction = "or");
 // "unknown NOUN 'x'; did you mean 'y'?" or "... (expected 'a', 'b' or 'c')".

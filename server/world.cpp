@@ -12,6 +12,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -26,6 +29,48 @@ namespace rmtfs_hil::server {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A process as /proc knows it: its pid and its start time (field 22 of
+// /proc/PID/stat), which tells it apart from a later process with its pid.
+std::optional<std::string> process_identity(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!stat || !std::getline(stat, text)) return std::nullopt;
+    auto close = text.rfind(')');  // the name may hold spaces and parentheses
+    if (close == std::string::npos) return std::nullopt;
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && fields >> field; ++i)
+        if (i == 22) return std::to_string(pid) + " " + field;
+    return std::nullopt;
+}
+
+bool write_owner(const fs::path& root) {
+    auto me = process_identity(::getpid());
+    std::ofstream out(root / world_owner_file);
+    out << me.value_or("0 0") << "\n";
+    out.close();
+    return static_cast<bool>(out);
+}
+
+// Worlds this harness made whose owner is gone (a run that was SIGKILLed):
+// removed. A world without an owner file (kept on purpose, or not ours) stays.
+void remove_abandoned_worlds(const fs::path& base) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(base, error)) {
+        const fs::path& dir = entry.path();
+        if (!dir.filename().string().starts_with(world_directory_prefix) || !entry.is_directory(error)) continue;
+        std::ifstream in(dir / world_owner_file);
+        pid_t pid = 0;
+        std::string started;
+        if (!(in >> pid >> started) || pid <= 0) continue;
+        auto now = process_identity(pid);
+        if (now && *now == std::to_string(pid) + " " + started) continue;  // its owner still runs
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+    }
+}
+
 
 // Pending connections umockdev's preload may queue on ioctl/_default before
 // anyone accepts (each open() of a testbed /dev node makes one).
@@ -320,11 +365,14 @@ Expected<World, WorldError> World::create(const fs::path& root_dir, const BoardP
     if (root_dir.empty()) {
         const char* temporary = std::getenv("TMPDIR");
         fs::path base = temporary != nullptr && *temporary != '\0' ? fs::path(temporary) : fs::path("/tmp");
+        remove_abandoned_worlds(base);
         std::string pattern = (base / (std::string(world_directory_prefix) + "XXXXXX")).string();
         if (::mkdtemp(pattern.data()) == nullptr)
             return failure("cannot create a world directory like " + pattern + ": " + errno_text(errno));
         world.root_ = fs::path(pattern);
         world.owns_root_ = true;
+        if (!write_owner(world.root_)) return failure("cannot write " + (world.root_ / world_owner_file).string() + ": " +
+                                                      errno_text(errno));
     } else {
         fs::path root = fs::absolute(root_dir, error).lexically_normal();
         if (error) return failure("cannot resolve world directory " + root_dir.string() + ": " + error.message());
@@ -420,8 +468,9 @@ World::~World() { release(); }
 void World::release() noexcept {
     if (shared_memory_fd_ >= 0) ::close(std::exchange(shared_memory_fd_, -1));
     if (ioctl_listener_ >= 0) ::close(std::exchange(ioctl_listener_, -1));
-    if (root_.empty() || keep_) return;
     std::error_code ignored;
+    if (!root_.empty() && keep_) fs::remove(root_ / world_owner_file, ignored);  // kept: never swept as abandoned
+    if (root_.empty() || keep_) return;
     // An owned root goes whole, with what the harness put in it (a trace, a
     // socket). A user's --storage directory existed before the root did, so
     // it cannot be inside; the check guards the rule all the same.

@@ -44,6 +44,10 @@ namespace rmtfs_hil::server {
 inline constexpr std::uint64_t default_partition_size_bytes = 2 * 1024 * 1024;
 // mkdtemp template under $TMPDIR (or /tmp) for a world the harness owns.
 inline constexpr std::string_view world_directory_prefix = "rmtfs-hil-";
+// In a world directory the harness made: "PID STARTTIME" of the process that
+// owns it. The next world made in the same place removes worlds whose owner
+// is gone; a kept world loses the file and stays.
+inline constexpr const char* world_owner_file = ".owner";
 // umockdev's preload library (Debian package umockdev).
 inline constexpr std::string_view umockdev_preload_soname = "libumockdev-preload.so.0";
 

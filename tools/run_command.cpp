@@ -9,9 +9,13 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "engine/report.hpp"
 #include "engine/suite.hpp"
+#include "engine/wording.hpp"
 #include "tools/commands.hpp"
 
 namespace rmtfs_hil::commands {
@@ -213,7 +217,7 @@ std::string self_command() {
 }
 
 std::string reproduce_prefix(const RunArguments& a, const std::string& server) {
-    std::string prefix = self_command() + " run --server " + server;
+    std::string prefix = engine::wording::shell_quote(self_command()) + " run --server " + engine::wording::shell_quote(server);
     if (a.seed) prefix += " --seed " + std::to_string(*a.seed);
     return prefix;
 }
@@ -236,7 +240,49 @@ const engine::StopRequest& install_interrupt_handler() {
     sigemptyset(&action.sa_mask);
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);
+    ::sigaction(SIGHUP, &action, nullptr);  // the terminal went away: stop as for Ctrl-C
+    // Output piped into `head`: printing fails quietly and the run goes on to
+    // its reports. (The daemons start with every signal at its default.)
+    ::signal(SIGPIPE, SIG_IGN);
     return request;
+}
+
+// Where a report is written before it replaces `path`: beside it, so the
+// rename is atomic; named after this process, so a later run knows whose.
+fs::path partial_path(const fs::path& path) {
+    return path.parent_path() / ("." + path.filename().string() + ".partial-" + std::to_string(::getpid()));
+}
+
+// Partial reports of runs that were killed while writing: their process is gone.
+void remove_stale_partials(const fs::path& path) {
+    std::error_code error;
+    fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    std::string prefix = "." + path.filename().string() + ".partial-";
+    for (const auto& entry : fs::directory_iterator(dir, error)) {
+        std::string name = entry.path().filename().string();
+        if (!name.starts_with(prefix)) continue;
+        char* end = nullptr;
+        long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+        if (end == nullptr || *end != '\0' || pid <= 0) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+        std::error_code ignored;
+        fs::remove(entry.path(), ignored);
+    }
+}
+
+// The whole report or the old one, never half: written beside, then renamed over.
+bool write_atomically(const fs::path& path, const std::function<void(std::ostream&)>& write) {
+    fs::path partial = partial_path(path);
+    std::ofstream out(partial, std::ios::trunc);
+    if (out) write(out);
+    out.close();
+    int error = errno;
+    if (out && ::rename(partial.c_str(), path.c_str()) == 0) return true;
+    if (!out) errno = error;
+    std::fprintf(stderr, "rmtfs-hil: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    std::error_code ignored;
+    fs::remove(partial, ignored);
+    return false;
 }
 
 // Before anything runs: every report's destination can be written (a run is
@@ -244,8 +290,12 @@ const engine::StopRequest& install_interrupt_handler() {
 void check_report_destinations(const RunArguments& a) {
     for (const auto& path : {a.junit, a.json}) {
         if (!path) continue;
-        std::ofstream probe(*path, std::ios::app);
-        if (!probe) throw cli::UsageError("cannot write " + path->string() + ": " + std::strerror(errno));
+        remove_stale_partials(*path);
+        std::ofstream probe(partial_path(*path));
+        int error = errno;
+        std::error_code ignored;
+        fs::remove(partial_path(*path), ignored);
+        if (!probe) throw cli::UsageError("cannot write " + path->string() + ": " + std::strerror(error));
     }
     if (a.report) {
         std::error_code error;
@@ -257,19 +307,74 @@ void check_report_destinations(const RunArguments& a) {
 }
 
 // Writes what was asked for; false when a report could not be written.
-bool write_reports(const engine::RunReport& report, const RunArguments& a) {
+bool write_file_reports(const engine::RunReport& report, const RunArguments& a) {
     bool ok = true;
-    auto to_file = [&](const fs::path& path, const std::function<void(std::ostream&)>& write) {
-        std::ofstream out(path);
-        if (out) write(out);
-        out.close();
-        if (!out) {
-            std::fprintf(stderr, "rmtfs-hil: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
-            ok = false;
+    if (a.junit) ok &= write_atomically(*a.junit, [&](std::ostream& out) { engine::write_junit(report, out); });
+    if (a.json) ok &= write_atomically(*a.json, [&](std::ostream& out) { engine::write_json(report, out); });
+    return ok;
+}
+
+// The JSON and JUnit reports as scenarios finish, so that a run killed
+// midway leaves every finished scenario reported. A writer thread replaces
+// them whole with the latest results; after each write it rests four times
+// as long as the write took, so writing costs a small share of the run, and
+// results that came meanwhile go out together.
+class IncrementalReports {
+public:
+    IncrementalReports(const RunArguments& a, engine::RunReport header) : a_(a), report_(std::move(header)) {
+        report_.interrupted = true;  // until the run says otherwise: it has not finished
+        if (a_.junit || a_.json) writer_ = std::thread([this] { write_loop(); });
+    }
+    ~IncrementalReports() { stop(); }
+
+    void finished(const engine::ScenarioResult& result) {
+        if (!writer_.joinable()) return;
+        std::lock_guard<std::mutex> guard(lock_);
+        report_.scenarios.push_back(result);
+        dirty_ = true;
+        wake_.notify_one();
+    }
+    // Before the final reports: no write of ours may race them.
+    void stop() {
+        {
+            std::lock_guard<std::mutex> guard(lock_);
+            stopping_ = true;
         }
-    };
-    if (a.junit) to_file(*a.junit, [&](std::ostream& out) { engine::write_junit(report, out); });
-    if (a.json) to_file(*a.json, [&](std::ostream& out) { engine::write_json(report, out); });
+        wake_.notify_one();
+        if (writer_.joinable()) writer_.join();
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    void write_loop() {
+        std::unique_lock<std::mutex> guard(lock_);
+        for (;;) {
+            wake_.wait(guard, [this] { return dirty_ || stopping_; });
+            if (stopping_) return;
+            engine::RunReport snapshot = report_;
+            dirty_ = false;
+            guard.unlock();
+            auto began = Clock::now();
+            write_file_reports(snapshot, a_);
+            auto rest = (Clock::now() - began) * 4;
+            guard.lock();
+            wake_.wait_for(guard, rest, [this] { return stopping_; });
+            if (stopping_) return;
+        }
+    }
+
+    const RunArguments& a_;
+    engine::RunReport report_;
+    std::mutex lock_;
+    std::condition_variable wake_;
+    bool dirty_ = false;
+    bool stopping_ = false;
+    std::thread writer_;
+};
+
+bool write_reports(const engine::RunReport& report, const RunArguments& a) {
+    bool ok = write_file_reports(report, a);
     if (a.report) {
         try {
             std::string index = engine::write_html(report, *a.report);
@@ -289,10 +394,14 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     options.run.seed = a.seed;
     options.run.reproduce_prefix = reproduce_prefix(a, options.run.server);
     options.jobs = a.jobs;
+    engine::RunReport header = engine::suite_header(options);
+    header.command = command;
+    IncrementalReports incremental(a, header);
     options.progress = [&](const engine::ScenarioResult& r, std::size_t done, std::size_t total) {
+        incremental.finished(r);
         if (a.quiet) return;
-        std::printf("[%zu/%zu] %-6s %s (%.1f s)%s%s\n", done, total, mark(r), r.name.c_str(), r.duration_ms / 1000.0,
-                    r.reason.empty() ? "" : ": ", r.reason.c_str());
+        std::printf("[%zu/%zu] %-6s %s (%.1f s)%s%s\n", done, total, mark(r), engine::sanitize_line(r.name).c_str(),
+                    r.duration_ms / 1000.0, r.reason.empty() ? "" : ": ", engine::sanitize_line(r.reason).c_str());
         std::fflush(stdout);
     };
     check_report_destinations(a);
@@ -320,6 +429,7 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     if (matrix) engine::write_matrix_table(report, std::cout);
     else engine::write_summary_table(report, std::cout);
     std::cout.flush();
+    incremental.stop();
     bool written = write_reports(report, a);
     if (report.interrupted) {
         std::fprintf(stderr, "rmtfs-hil: interrupted; %zu scenario(s) reported\n", report.scenarios.size());
