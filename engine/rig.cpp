@@ -196,6 +196,7 @@ void Rig::make_modem(std::size_t index) {
     };
     events.recovered = [this, name] { record(Source::modem, Kind::recovered, name); };
     events.machine_trouble = [this](const std::string& what) { harness_error(what); };
+    events.read_violation = [this](const sim::LedgerViolation& v) { read_violations_.push_back(v); };
     slot->modem = std::make_unique<sim::Modem>(
         io_, *slot->link, sandbox_->shared_memory(), config, events,
         [this](const sim::TraceEvent& e) { record(e.source, e.kind, e.detail, e.fields); });
@@ -555,18 +556,66 @@ WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint
 
 std::optional<sim::Response> Rig::request(std::size_t modem_index, const rmtfs::Message& message, AnswerWait wait) {
     ModemSlot& slot = *modems_.at(modem_index);
+    HandBuilt sent = ledger_hand_built(slot, message);
     auto response = std::make_shared<std::optional<sim::Response>>();
     slot.modem->client().request(message, [response](const sim::Response& r) { *response = r; });
     await_answer(slot, [&] { return response->has_value(); }, wait);
+    judge_hand_built(sent, *response);
     return *response;
 }
 
 std::optional<sim::Response> Rig::request_raw(std::size_t modem_index, const Bytes& qmi, AnswerWait wait) {
     ModemSlot& slot = *modems_.at(modem_index);
+    HandBuilt sent;
+    if (auto decoded = rmtfs::decode(qmi)) sent = ledger_hand_built(slot, decoded->message);
     auto response = std::make_shared<std::optional<sim::Response>>();
     slot.modem->client().request_raw(qmi, [response](const sim::Response& r) { *response = r; });
     await_answer(slot, [&] { return response->has_value(); }, wait);
+    judge_hand_built(sent, *response);
     return *response;
+}
+
+Rig::HandBuilt Rig::ledger_hand_built(ModemSlot& slot, const rmtfs::Message& message) {
+    HandBuilt sent;
+    const auto* rw = std::get_if<rmtfs::RwIovecRequest>(&message);
+    if (rw == nullptr) return sent;
+    // Which of the modem's partitions the caller id is; another's handle is
+    // not this modem's to ledger (a correct daemon refuses it).
+    const sim::Modem& m = *slot.modem;
+    std::optional<std::string> partition;
+    for (std::size_t i = 0; i < m.caller_ids().size(); ++i)
+        if (m.caller_ids()[i] == rw->caller_id) partition = m.config().partitions[i];
+    if (!partition) return sent;
+    for (const rmtfs::IovecEntry& entry : rw->iovec) {
+        if (entry.num_sector == 0) continue;
+        if (!rw->is_write()) {
+            sent.reads.emplace_back(*partition, entry);
+            continue;
+        }
+        // What the daemon will find at the entry's address; outside the
+        // region there is nothing to write (a correct daemon refuses).
+        auto bytes = sandbox_->shared_memory().read(entry.phys_offset,
+                                                    static_cast<std::size_t>(entry.num_sector) * rmtfs::sector_size_bytes);
+        if (bytes) sent.writes.push_back(ledger_.invoked(*partition, entry.sector_addr, *bytes));
+    }
+    return sent;
+}
+
+void Rig::judge_hand_built(const HandBuilt& sent, const std::optional<sim::Response>& response) {
+    const auto* rw = response && *response ? std::get_if<rmtfs::RwIovecResponse>(&**response) : nullptr;
+    bool acknowledged = rw != nullptr && rw->result.ok();
+    sim::WriteOutcome outcome = acknowledged ? sim::WriteOutcome::ok
+                                : rw != nullptr ? sim::WriteOutcome::failed
+                                                : sim::WriteOutcome::unknown;
+    for (sim::WriteId id : sent.writes) ledger_.resolved(id, outcome);
+    if (!acknowledged) return;
+    for (const auto& [partition, entry] : sent.reads) {
+        auto bytes = sandbox_->shared_memory().read(entry.phys_offset,
+                                                    static_cast<std::size_t>(entry.num_sector) * rmtfs::sector_size_bytes);
+        if (!bytes) continue;
+        if (auto violation = ledger_.read_returned(partition, entry.sector_addr, *bytes))
+            read_violations_.push_back(*violation);
+    }
 }
 
 void Rig::crash_modem(std::size_t index) {
@@ -684,6 +733,7 @@ std::vector<sim::LedgerViolation> Rig::check_storage() {
         auto found = ledger_.check(key, storage_file(partition.file_name));
         violations.insert(violations.end(), found.begin(), found.end());
     }
+    violations.insert(violations.end(), read_violations_.begin(), read_violations_.end());
     return violations;
 }
 

@@ -229,7 +229,8 @@ public:
     // ---- checks --------------------------------------------------------------
     sim::WriteLedger& ledger() { return ledger_; }
     // Storage files against the ledger: every acknowledged write there, every
-    // unknown one old or new per sector.
+    // unknown one old or new per sector; and the reads no step judged (boot
+    // loads, hand-built RW_IOVEC reads) that returned what storage never held.
     std::vector<sim::LedgerViolation> check_storage();
     Bytes storage_file(const std::string& file_name);
 
@@ -258,6 +259,15 @@ private:
     void record_end(Source source, const server::ProcessExit& exit);
     void harness_error(std::string what);
     void make_modem(std::size_t index);
+    // A hand-built RW_IOVEC through one of the modem's own handles is ledgered
+    // as the modem's writes are (the bytes its iovec names in shared memory),
+    // and its reads are checked once answered.
+    struct HandBuilt {
+        std::vector<sim::WriteId> writes;
+        std::vector<std::pair<std::string, rmtfs::IovecEntry>> reads;  // partition, entry
+    };
+    HandBuilt ledger_hand_built(ModemSlot& slot, const rmtfs::Message& message);
+    void judge_hand_built(const HandBuilt& sent, const std::optional<sim::Response>& response);
     // Runs the loop until `answered`, the modem's request timeout (and the
     // grace for its report), or, unless `wait` is full, the world at rest:
     // then the modem gives up on what it asked.
@@ -297,6 +307,7 @@ private:
     std::unique_ptr<server::ProcessFaults> process_faults_;
     std::unique_ptr<server::SupervisedProcess> name_service_;
     sim::WriteLedger ledger_;
+    std::vector<sim::LedgerViolation> read_violations_;
     std::vector<std::unique_ptr<ModemSlot>> modems_;
 };
 

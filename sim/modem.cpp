@@ -246,6 +246,9 @@ void Modem::load(std::size_t partition, std::uint32_t sector) {
     std::uint32_t count = std::min(config_.transfer_sectors, config_.image_sectors - sector);
     read(partition, sector, count, [this, partition, sector, count](const Expected<Bytes, ReadFailure>& bytes) {
         if (!bytes) return fail_boot("loading " + config_.partitions[partition] + ": " + bytes.error().detail);
+        if (ledger_ != nullptr && events_.read_violation)
+            if (auto violation = ledger_->read_returned(config_.partitions[partition], sector, *bytes))
+                events_.read_violation(*violation);
         Bytes& image = images_[partition];
         image.insert(image.end(), bytes->begin(), bytes->end());
         load(partition, sector + count);

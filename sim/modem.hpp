@@ -91,6 +91,8 @@ public:
         // The harness's own side failed (the shared memory's backing file):
         // the machine's trouble, whatever the request's outcome says.
         std::function<void(const std::string& what)> machine_trouble;
+        // A boot load returned bytes storage never held (by the ledger).
+        std::function<void(const LedgerViolation&)> read_violation;
     };
 
     Modem(boost::asio::io_context& io, Link& link, SharedMemory& memory, ModemConfig config, Events events = {},

@@ -155,3 +155,23 @@ def test_a_read_expected_to_fail_needs_a_failure_answer_not_silence(run, tmp_pat
     unanswered = verdicts["read-unanswered"]
     assert unanswered["verdict"] == "fail", result.stdout
     assert "was not refused (RW_IOVEC read failed: timeout" in unanswered["reason"], unanswered["reason"]
+
+
+def test_a_hand_built_write_is_in_the_ledger_and_reads_back_clean(run, tmp_path):
+    # The modem's buffer holds "buf" after its own write; a hand-built
+    # RW_IOVEC then writes those bytes to modem_fs2 40-41, and a raw one the
+    # same to 50-51. Both are ledgered like the modem's writes, so the reads
+    # of them are judged clean, and a wrong expectation of them fails.
+    if not os.path.exists("/usr/bin/rmtfs"):
+        pytest.skip("/usr/bin/rmtfs is not installed (ci/setup.sh installs it)")
+    hand_built = {"request": {"message": "RW_IOVEC", "partition": "/boot/modem_fs2", "direction": 1,
+                              "iovec": [{"sector_addr": 40, "num_sector": 2}], "expect": {"result": 0}}}
+    steps = [write(8, "buf"), hand_built,
+             {"read": {"partition": "/boot/modem_fs2", "sector": 40, "sectors": 2, "data": {"pattern": "buf"}}},
+             {"expect": {"ledger": "clean"}}]
+    path = tmp_path / "hand-built.json"
+    path.write_text(json.dumps({"name": "hand-built", "description": "d", "steps": steps}))
+    result = run("run", "--json", str(tmp_path / "r.json"), str(path), timeout=60)
+    report = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert report["verdict"] == "pass", result.stdout
+    assert report["ledger_verdict"].startswith("clean: 2 writes (2 ok"), report["ledger_verdict"]
