@@ -163,6 +163,8 @@ void Rig::make_modem(std::size_t index) {
     // their own sizes, and a read past one's end is the daemon's to answer).
     auto partition_sectors = static_cast<std::uint32_t>(options_.partition_bytes / rmtfs::sector_size_bytes);
     if (options_.storage_from.empty()) config.image_sectors = std::min(config.image_sectors, partition_sectors);
+    // The board's region decides the buffer the modem can have.
+    config.buffer_bytes = sandbox_->board().modem_buffer_bytes;
     if (index == 0) {
         slot->remoteproc = &sandbox_->modem();
         config.node = sandbox_->board().modem_node;

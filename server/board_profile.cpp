@@ -50,6 +50,9 @@ BoardProfile make_apq8016() {
     board.rmtfs_mem.client_id = 1;
     board.rmtfs_mem.platform_device = "86700000.rmtfs";
     board.rmtfs_mem.of_fullname = "/reserved-memory/rmtfs@86700000";
+    // The region is smaller than the 1 MiB the SDM845 modem takes: the
+    // modem's buffer is the whole of it.
+    board.modem_buffer_bytes = 0xe0000;
     board.modem = mss_pil_modem("msm8916", "/soc@0");
     board.partitions = standard_partitions();
     return board;

@@ -55,6 +55,9 @@ struct BoardProfile {
     ModemRemoteproc modem;
     std::vector<EfsPartition> partitions;
     std::uint32_t modem_node = 0;  // the modem's QRTR node
+    // The shared buffer the modem asks ALLOC_BUFF for: it must fit the
+    // rmtfs_mem region, or a correct daemon refuses it and the boot fails.
+    std::uint32_t modem_buffer_bytes = 0x100000;
     std::uint32_t local_node = 1;  // the application processor's QRTR node
 
     const EfsPartition* partition(std::string_view label) const;

@@ -18,13 +18,34 @@ enum {
 static struct emulated_file **chunks[fd_table_chunks_max];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+/* The process whose memory holds this table. A vfork() child (Python's
+ * subprocess, posix_spawn) runs in its parent's memory until it execs: its
+ * closes and dup2s act on its own descriptors, and must not touch the
+ * parent's table. fork() runs no atfork handler for vfork, so a differing
+ * pid means exactly that. */
+static pid_t table_owner;
 
 static void lock_table(void) { pthread_mutex_lock(&table_lock); }
 static void unlock_table(void) { pthread_mutex_unlock(&table_lock); }
+static void forked_child(void)
+{
+    __atomic_store_n(&table_owner, raw_getpid(), __ATOMIC_RELEASE);
+    unlock_table();
+}
 
 /* A fork while another thread holds the lock would leave it held forever in
  * the child. */
-static void register_atfork(void) { pthread_atfork(lock_table, unlock_table, unlock_table); }
+static void register_atfork(void)
+{
+    __atomic_store_n(&table_owner, raw_getpid(), __ATOMIC_RELEASE);
+    pthread_atfork(lock_table, unlock_table, forked_child);
+}
+
+static bool in_vfork_child(void)
+{
+    pid_t owner = __atomic_load_n(&table_owner, __ATOMIC_ACQUIRE);
+    return owner != 0 && owner != raw_getpid();
+}
 
 static struct emulated_file **slot(int fd, bool create)
 {
@@ -110,6 +131,10 @@ static struct emulated_file *exchange(struct emulated_file **entry, struct emula
 int fd_table_install(int fd, struct emulated_file *file)
 {
     pthread_once(&atfork_once, register_atfork);
+    if (in_vfork_child()) {
+        emulated_file_release(file); /* the parent's table is not the child's to change */
+        return 0;
+    }
     int saved_errno = errno;
     lock_table();
     struct emulated_file **entry = slot(fd, true);
@@ -127,7 +152,7 @@ int fd_table_install(int fd, struct emulated_file *file)
 
 void fd_table_remove(int fd)
 {
-    if (peek(fd) == NULL)
+    if (peek(fd) == NULL || in_vfork_child())
         return;
     lock_table();
     struct emulated_file **entry = slot(fd, false);

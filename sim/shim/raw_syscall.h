@@ -57,5 +57,6 @@ static inline ssize_t raw_write(int fd, const void *buffer, size_t length)
 }
 
 static inline int raw_close(int fd) { return (int)syscall(SYS_close, fd); }
+static inline pid_t raw_getpid(void) { return (pid_t)syscall(SYS_getpid); }
 
 #endif

@@ -153,3 +153,22 @@ def test_the_rmtfs_mem_device_ends_where_its_region_ends(rmtfs_hil):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["0", "256", "0", "True", str(0x200000)], result.stdout
+
+
+def test_a_program_that_spawns_children_with_vfork_keeps_its_sockets(rmtfs_hil):
+    # Python's subprocess spawns with vfork and closes every descriptor in the
+    # child: the child runs in the parent's memory, so the shim must not take
+    # its closes for the parent's.
+    code = (
+        "import socket, subprocess\n"
+        "a = socket.socket(42, socket.SOCK_DGRAM); a.bind((1, 0x5001))\n"
+        "b = socket.socket(42, socket.SOCK_DGRAM); b.bind((1, 0x5002))\n"
+        "subprocess.run(['true'], check=True, close_fds=True)\n"
+        "subprocess.run(['true'], check=True, close_fds=True)\n"
+        "b.sendto(b'still', (1, 0x5001))\n"
+        "a.settimeout(5)\n"
+        "print(a.getsockname(), a.recvfrom(100))\n"
+    )
+    result = sandbox(rmtfs_hil, f"/usr/bin/python3 -c \"{code}\"")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(1, 20481) (b'still', (1, 20482))", result.stdout
