@@ -270,8 +270,10 @@ ScenarioResult ScenarioRun::run() {
         if (past_deadline()) setup_failure = past_deadline_failure("setup: " + setup_failure->message);
         finish_with(setup_failure->harness ? Verdict::error : Verdict::fail, setup_failure->message);
     }
-    else
+    else {
+        book_.after_setup = target_->daemon_resources();
         run_steps();
+    }
     if (!decided_) judge_end();
     finish_with(Verdict::pass, "");
     // A harness starved of CPU may have seen the machine's slowness as the

@@ -1,6 +1,8 @@
 #include "engine/sim_target.hpp"
 
 #include <boost/asio/post.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "engine/rig.hpp"
@@ -136,6 +138,21 @@ public:
     unsigned daemon_starts() const override { return rig_->daemon_starts(); }
     const std::vector<std::string>& daemon_log() const override { return rig_->daemon_log(); }
     bool service_published() override { return rig_->service_published(); }
+    std::optional<DaemonResources> daemon_resources() override {
+        auto pid = rig_->daemon().pid();
+        if (!pid || !rig_->daemon_running()) return std::nullopt;
+        std::error_code error;
+        std::size_t files = 0;
+        for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(*pid) + "/fd", error);
+             !error && it != std::filesystem::directory_iterator(); it.increment(error))
+            ++files;
+        if (error) return std::nullopt;
+        std::size_t resident_kb = 0;
+        std::ifstream status("/proc/" + std::to_string(*pid) + "/status");
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("VmRSS:", 0) == 0) resident_kb = std::stoul(line.substr(6));
+        return DaemonResources{*pid, files, resident_kb};
+    }
 
     // ---- modems
     std::size_t modem_count() const override { return rig_->modem_count(); }

@@ -52,6 +52,7 @@ struct RunBook {
     std::vector<ArmedFault> armed;
     std::vector<std::string> invariant_failures;  // the first fails the step that saw it
     bool ledger_judged = false;                   // an expect step judged the ledger itself
+    std::optional<DaemonResources> after_setup;   // what the daemon held when the setup was done
 };
 
 struct StepContext {

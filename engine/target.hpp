@@ -37,6 +37,15 @@ using std::chrono::milliseconds;
 inline constexpr std::uint32_t default_partition_sectors = 256;
 
 // Where the daemon is now.
+// What the running daemon holds: its open descriptors (the shim's hidden
+// channels and the preloaded libraries included, so only changes mean
+// anything) and its resident memory.
+struct DaemonResources {
+    int pid = 0;
+    std::size_t open_files = 0;
+    std::size_t resident_kb = 0;
+};
+
 struct DaemonStatus {
     enum class State { not_started, running, stopped, ended };
     State state = State::not_started;
@@ -145,6 +154,8 @@ public:
     virtual const std::vector<std::string>& daemon_log() const = 0;
     // Service 14 published by the daemon's node.
     virtual bool service_published() = 0;
+    // Of the daemon that runs now; nothing when none does.
+    virtual std::optional<DaemonResources> daemon_resources() = 0;
 
     // ---- modems
     virtual std::size_t modem_count() const = 0;

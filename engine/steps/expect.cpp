@@ -92,7 +92,8 @@ void load_storage_checks(ScenarioReader& reader, const Field& storage, ExpectSte
 }
 
 const Names checks = {"modem_state", "remoteproc_state", "service",       "daemon",       "log",   "no_log",
-                      "ledger",      "ledger_violations", "storage",      "daemon_starts", "modem_crashes"};
+                      "ledger",      "ledger_violations", "storage",      "daemon_starts", "modem_crashes",
+                      "daemon_fds_added", "daemon_memory_added_kb"};
 
 std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
     auto step = std::make_unique<ExpectStep>();
@@ -134,6 +135,8 @@ std::unique_ptr<StepAction> load(ScenarioReader& reader, const Field& f) {
     }
     reader.get_uint(reader.field(f, "daemon_starts"), step->daemon_starts);
     reader.get_uint(reader.field(f, "modem_crashes"), step->modem_crashes);
+    reader.get_uint(reader.field(f, "daemon_fds_added"), step->daemon_fds_added);
+    reader.get_uint(reader.field(f, "daemon_memory_added_kb"), step->daemon_memory_added_kb);
     if (Field storage = reader.field(f, "storage")) load_storage_checks(reader, storage, *step);
     return step;
 }
@@ -190,6 +193,26 @@ std::optional<StepFailure> check_world(const ExpectStep& e, Target& target) {
         if (!logged(text)) return StepFailure{"the daemon never logged '" + text + "'"};
     for (const auto& text : e.no_log)
         if (logged(text)) return StepFailure{"the daemon logged '" + text + "'"};
+    return std::nullopt;
+}
+
+std::optional<StepFailure> check_resources(const ExpectStep& e, StepContext& context) {
+    if (!e.daemon_fds_added && !e.daemon_memory_added_kb) return std::nullopt;
+    const auto& before = context.book.after_setup;
+    auto now = context.target.daemon_resources();
+    if (!before || !now || before->pid != now->pid)
+        return StepFailure{"'daemon_fds_added' and 'daemon_memory_added_kb' compare the daemon with itself after the setup, and " +
+                               std::string(!now ? "no daemon runs now" : !before ? "none ran after the setup"
+                                                                                 : "it was started again since"),
+                           true};
+    if (e.daemon_fds_added && now->open_files > before->open_files + *e.daemon_fds_added)
+        return StepFailure{"the daemon holds " + std::to_string(now->open_files) + " open descriptors, " +
+                           std::to_string(now->open_files - before->open_files) + " more than after the setup (at most " +
+                           std::to_string(*e.daemon_fds_added) + " more expected): a descriptor leak"};
+    if (e.daemon_memory_added_kb && now->resident_kb > before->resident_kb + *e.daemon_memory_added_kb)
+        return StepFailure{"the daemon's resident memory is " + std::to_string(now->resident_kb) + " KiB, " +
+                           std::to_string(now->resident_kb - before->resident_kb) + " KiB more than after the setup (at most " +
+                           std::to_string(*e.daemon_memory_added_kb) + " KiB more expected): a memory leak"};
     return std::nullopt;
 }
 
@@ -261,6 +284,7 @@ std::optional<StepFailure> ExpectStep::run(StepContext& context) const {
         if (auto failure = check_ledger(*this, context)) return failure;
     for (const auto& check : storage)
         if (auto failure = check_storage(check, context)) return failure;
+    if (auto failure = check_resources(*this, context)) return failure;
     return check_counts(*this, context.target);
 }
 
@@ -271,6 +295,8 @@ std::string ExpectStep::describe() const {
                      (key == "service" && service) || (key == "daemon" && daemon) || (key == "log" && !log.empty()) ||
                      (key == "no_log" && !no_log.empty()) || (key == "ledger" && ledger) ||
                      (key == "storage" && !storage.empty()) || (key == "daemon_starts" && daemon_starts) ||
+                     (key == "daemon_fds_added" && daemon_fds_added) ||
+                     (key == "daemon_memory_added_kb" && daemon_memory_added_kb) ||
                      (key == "modem_crashes" && modem_crashes);
         if (given) what += (what.empty() ? "" : ", ") + key;
     }

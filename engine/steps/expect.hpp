@@ -44,6 +44,11 @@ struct ExpectStep final : StepAction {
     std::vector<StorageCheck> storage;
     std::optional<std::uint32_t> daemon_starts;
     std::optional<std::uint32_t> modem_crashes;
+    // At most this many more open descriptors than the daemon held when the
+    // setup was done (the same daemon process): a leak per request shows.
+    std::optional<std::uint32_t> daemon_fds_added;
+    // At most this much more resident memory (KiB) than after the setup.
+    std::optional<std::uint32_t> daemon_memory_added_kb;
 
     Capabilities needs() const override;
     std::optional<StepFailure> run(StepContext& context) const override;

@@ -1,7 +1,9 @@
 // load_scenario on arbitrary text: never crashes; every error names the file,
 // points inside the text and explains itself; errors come sorted by position;
-// what loads holds the loader's promises. Seeds: the scenario files (the
-// malformed corpus, the valid examples, the library).
+// what loads holds the loader's promises, and runs to a verdict on a fake
+// target without a harness bug (a crash, or a broken contract the runner
+// reports). Seeds: the scenario files (the malformed corpus, the valid
+// examples, the library).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -9,9 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/runner.hpp"
 #include "engine/scenario_loader.hpp"
 #include "engine/steps/io_fault.hpp"
 #include "engine/steps/write.hpp"
+#include "tests/fuzz/fake_target.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 using namespace rmtfs_hil::engine;
@@ -66,5 +70,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (const auto* write = dynamic_cast<const WriteStep*>(step.action.get()))
             FUZZ_CHECK(write->modem < s.setup.modems.size(), "a write's modem exists");
     }
+    // What validate accepts, the runner runs to a verdict.
+    RunOptions options;
+    options.make_target = [](const Scenario& scenario, const TargetOptions&)
+        -> rmtfs_hil::Expected<std::unique_ptr<Target>, std::string> {
+        return std::unique_ptr<Target>(std::make_unique<rmtfs_hil::testing::FakeTarget>(scenario));
+    };
+    ScenarioResult result = run_scenario(s, options);
+    FUZZ_CHECK(result.reason.find("a bug in the harness") == std::string::npos, "a valid scenario meets no harness bug");
     return 0;
 }

@@ -163,6 +163,33 @@ TEST(ServiceLookup, AnotherVersionOrInstanceIsNotTheService) {
     }
 }
 
+// A daemon that keeps memory per request fails daemon_memory_added_kb, one
+// that does not passes it: the stand-in in "leak" mode against a correct one
+// (the stand-in keeps no storage: the ledger is not its to judge).
+TEST(DaemonResources, AMemoryLeakPerRequestShows) {
+    for (const char* mode : {"sleep", "leak"}) {
+        std::string text = R"({"name": "leak", "description": "syncs",
+          "invariants": {"ledger": false},
+          "setup": {"modems": [{"image_sectors": 0, "sync_interval_ms": 2, "sync_sectors": 1}],
+                    "server": {"args": [")" + std::string(mode) + R"("]}},
+          "steps": [{"wait_for": {"event": "syncs", "count": 50}, "timeout_ms": 20000},
+                    {"expect": {"daemon_memory_added_kb": 512, "daemon_fds_added": 0}}]})";
+        auto scenario = engine::load_scenario(text, "leak.json");
+        ASSERT_TRUE(scenario) << scenario.error().front().describe();
+        engine::RunOptions options;
+        options.server = RMTFS_HIL_SLOW_SERVER;
+        engine::ScenarioResult result = engine::run_scenario(*scenario, options);
+        if (std::string(mode) == "sleep") {
+            EXPECT_EQ(result.verdict, engine::Verdict::pass) << result.reason;
+        } else {
+            EXPECT_EQ(result.verdict, engine::Verdict::fail);
+            EXPECT_NE(result.reason.find("KiB more than after the setup (at most 512 KiB more expected): a memory leak"),
+                      std::string::npos)
+                << result.reason;
+        }
+    }
+}
+
 // A read or write expected to fail may name the failure's error code: the
 // stand-in refuses every RW_IOVEC with error 1, so naming 1 passes and
 // naming 2 fails saying both.

@@ -10,7 +10,8 @@
  *   txn      at once, but with the request's txn plus one;
  *   crash    at once, and 100 ms later the server aborts (a crash queued
  *            behind the answer).
- * With "refuse" every RW_IOVEC is answered result 1, error 1 (internal).
+ * With "refuse" every RW_IOVEC is answered result 1, error 1 (internal); with
+ * "leak" every request also allocates 64 KiB it keeps and never frees.
  * argv[2], when given, is the service's wire instance (instance << 8 |
  * version) to publish instead of 1 (version 1, instance 0).
  * Not an rmtfs: only what the tests need, through the preload shim's
@@ -135,6 +136,13 @@ int main(int argc, char** argv) {
         ssize_t got = recvfrom(fd, request, sizeof request, 0, (struct sockaddr*)&from, &from_length);
         if (got < 0) return perror("recvfrom"), 1;
         if (got < 7 || from.sq_port == QRTR_PORT_CTRL) continue;
+        if (strcmp(mode, "leak") == 0) {
+            static void* kept[4096];
+            static size_t count;
+            char* leak = malloc(64 * 1024);
+            if (leak != NULL) memset(leak, 1, 64 * 1024);
+            kept[count++ % 4096] = leak; /* reachable: no compiler may drop it */
+        }
         struct answer a = {from, {0}, 0};
         a.length = build(request, a.bytes);
         uint16_t id;

@@ -65,6 +65,11 @@ CASES = {
             "never logged 'open /boot/modem_fs9'", {}),
     "no-log": ([], {"expect": {"no_log": ["open /boot/modem_fs9"]}}, {"expect": {"no_log": ["open /boot/modem_fs1"]}},
                "logged 'open /boot/modem_fs1'", {}),
+    # The modem holds fs1 only; OPENing fs2 by hand makes the daemon open its file (and the shim its channel).
+    "daemon-fds-added": ([{"request": {"message": "OPEN", "path": "/boot/modem_fs2", "expect": {"result": 0}}}],
+                         {"expect": {"daemon_fds_added": 2}}, {"expect": {"daemon_fds_added": 1}},
+                         "2 more than after the setup (at most 1 more expected)",
+                         {"setup": {"modems": [{"partitions": ["/boot/modem_fs1"]}]}}),
     "daemon-starts": ([], {"expect": {"daemon_starts": 1}}, {"expect": {"daemon_starts": 2}},
                       "started 1 times, expected 2", {}),
     "modem-crashes": ([], {"expect": {"modem_crashes": 0}}, {"expect": {"modem_crashes": 1}},
