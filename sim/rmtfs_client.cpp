@@ -55,10 +55,14 @@ void RmtfsClient::send(std::uint16_t txn, Bytes qmi, rmtfs::MessageId id, bool r
 }
 
 void RmtfsClient::give_up(const std::string& why) {
-    while (!pending_.empty()) {
-        std::uint16_t txn = pending_.begin()->first;
+    // Those outstanding now: a request a callback sends meanwhile is new.
+    std::vector<std::uint16_t> outstanding;
+    for (const auto& [txn, pending] : pending_) outstanding.push_back(txn);
+    std::string note = why + strays();
+    for (std::uint16_t txn : outstanding) {
+        if (!pending_.contains(txn)) continue;
         given_up_.insert(txn);
-        finish(txn, unexpected(RequestFailure{RequestFailure::Kind::timeout, why + strays()}));
+        finish(txn, unexpected(RequestFailure{RequestFailure::Kind::timeout, note}));
     }
 }
 
