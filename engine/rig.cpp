@@ -609,7 +609,9 @@ void Rig::judge_hand_built(const HandBuilt& sent, const std::optional<sim::Respo
     sim::WriteOutcome outcome = acknowledged ? sim::WriteOutcome::ok
                                 : rw != nullptr ? sim::WriteOutcome::failed
                                                 : sim::WriteOutcome::unknown;
-    for (sim::WriteId id : sent.writes) ledger_.resolved(id, outcome);
+    // A write the daemon's death already made unknown stays so.
+    for (sim::WriteId id : sent.writes)
+        if (ledger_.outcome(id) == sim::WriteOutcome::pending) ledger_.resolved(id, outcome);
     if (!acknowledged) return;
     for (const auto& [partition, entry] : sent.reads) {
         auto bytes = sandbox_->shared_memory().read(entry.phys_offset,

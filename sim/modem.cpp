@@ -1,6 +1,7 @@
 #include "sim/modem.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "proto/contract.hpp"
 
@@ -78,6 +79,21 @@ bool Modem::is_rmtfs(const RemoteServer& server) {
 
 std::optional<RemoteServer> Modem::find_rmtfs() const {
     return endpoint_.find_server(rmtfs::service_id, rmtfs::service_version, rmtfs::service_instance);
+}
+
+// The buffer ALLOC_BUFF answered is the daemon's word: one that does not fit
+// the region is the daemon's error, not the harness's shared memory failing.
+bool Modem::fits_region(std::uint64_t address, std::size_t length) const {
+    return address >= memory_.base() && address - memory_.base() + length <= memory_.size_bytes();
+}
+
+std::string Modem::outside_region(std::uint64_t address, std::size_t length) const {
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  "the buffer ALLOC_BUFF gave (0x%llx + %zu bytes) is not inside the rmtfs_mem region 0x%llx + %llu bytes",
+                  static_cast<unsigned long long>(address), length, static_cast<unsigned long long>(memory_.base()),
+                  static_cast<unsigned long long>(memory_.size_bytes()));
+    return text;
 }
 
 void Modem::boot(std::function<void(const BootResult&)> done) {
@@ -260,6 +276,10 @@ void Modem::write(std::size_t index, std::uint32_t sector, const Bytes& data, Re
     RMTFS_HIL_ASSERT(buffer_address_.has_value(), "write before ALLOC_BUFF");
     RMTFS_HIL_ASSERT(!data.empty() && data.size() % rmtfs::sector_size_bytes == 0, "writes are whole sectors");
     RMTFS_HIL_ASSERT(data.size() <= config_.buffer_bytes, "a write must fit the buffer");
+    if (!fits_region(*buffer_address_, data.size())) {
+        done(unexpected(RequestFailure{RequestFailure::Kind::no_service, outside_region(*buffer_address_, data.size())}));
+        return;
+    }
     if (auto written = memory_.write(*buffer_address_, data); !written) {
         if (events_.machine_trouble) events_.machine_trouble("the modem's write to shared memory: " + written.error());
         done(unexpected(RequestFailure{RequestFailure::Kind::no_service, "shared memory: " + written.error()}));
@@ -299,7 +319,9 @@ void Modem::read(std::size_t index, std::uint32_t sector, std::uint32_t count, R
             return done(unexpected(ReadFailure{refusal("RW_IOVEC read", response), timed_out, rw != nullptr,
                                                rw != nullptr ? rw->result.error : std::uint16_t{0}}));
         }
-        auto bytes = memory_.read(address, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes);
+        std::size_t length = static_cast<std::size_t>(count) * rmtfs::sector_size_bytes;
+        if (!fits_region(address, length)) return done(unexpected(ReadFailure{outside_region(address, length)}));
+        auto bytes = memory_.read(address, length);
         if (!bytes) {
             if (events_.machine_trouble) events_.machine_trouble("the modem's read of shared memory: " + bytes.error());
             return done(unexpected(ReadFailure{"shared memory: " + bytes.error()}));

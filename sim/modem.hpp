@@ -125,6 +125,8 @@ public:
 
 private:
     static bool is_rmtfs(const RemoteServer& server);
+    bool fits_region(std::uint64_t address, std::size_t length) const;
+    std::string outside_region(std::uint64_t address, std::size_t length) const;
     std::optional<RemoteServer> find_rmtfs() const;
     void set_state(ModemState state);
     void wait_for_service();

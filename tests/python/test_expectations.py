@@ -180,3 +180,24 @@ def test_a_hand_built_write_is_in_the_ledger_and_reads_back_clean(run, tmp_path)
     report = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
     assert report["verdict"] == "pass", result.stdout
     assert report["ledger_verdict"].startswith("clean: 2 writes (2 ok"), report["ledger_verdict"]
+
+
+def test_a_hand_built_write_the_daemon_dies_on_stays_unknown(run, tmp_path):
+    # The daemon dies as the hand-built write reaches it; the modem crashes
+    # with it and its pending writes become unknown. The answer-less request
+    # must not resolve that write again (a harness bug the mutation study found).
+    if not os.path.exists("/usr/bin/rmtfs"):
+        pytest.skip("/usr/bin/rmtfs is not installed (ci/setup.sh installs it)")
+    steps = [write(8, "buf"),
+             {"fault": {"action": "sigkill", "when": {"request": "RW_IOVEC"}}},
+             {"request": {"message": "RW_IOVEC", "partition": "/boot/modem_fs2", "direction": 1,
+                          "iovec": [{"sector_addr": 40, "num_sector": 2}], "expect": {"answered": False}}},
+             {"expect": {"daemon": "killed by SIGKILL", "ledger": "clean"}}]
+    path = tmp_path / "dies.json"
+    path.write_text(json.dumps({"name": "dies", "description": "d", "steps": steps,
+                                "invariants": {"server_alive": False}}))
+    result = run("run", "--json", str(tmp_path / "r.json"), str(path), timeout=60)
+    report = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert "a bug in the harness" not in report["reason"], report["reason"]
+    assert report["verdict"] == "pass", result.stdout
+    assert "1 unknown" in report["ledger_verdict"], report["ledger_verdict"]
