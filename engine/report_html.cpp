@@ -90,7 +90,7 @@ bool is_state_change(const TraceEntry& e) {
         case TraceSource::server:
             return any_of(e.kind, {TraceKind::started, TraceKind::ended, TraceKind::stopped, TraceKind::continued,
                                    TraceKind::gave_up, TraceKind::start_failed, TraceKind::io_fault, TraceKind::memory_open,
-                                   TraceKind::memory_close});
+                                   TraceKind::memory_close, TraceKind::past_end});
         case TraceSource::remoteproc: return e.kind != TraceKind::open;
         case TraceSource::ns:
         case TraceSource::name_service:

@@ -268,6 +268,8 @@ ScenarioResult ScenarioRun::run() {
     target_->set_deadline(started_ + milliseconds(s_.timeout_ms));
     if (auto setup_failure = setup()) {
         if (past_deadline()) setup_failure = past_deadline_failure("setup: " + setup_failure->message);
+        // The bench's own trouble explains a failed setup first.
+        if (auto trouble = target_->trouble()) setup_failure = StepFailure{"setup: " + *trouble, true};
         finish_with(setup_failure->harness ? Verdict::error : Verdict::fail, setup_failure->message);
     }
     else {

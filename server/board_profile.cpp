@@ -25,6 +25,12 @@ ModemRemoteproc mss_pil_modem(const std::string& soc, const std::string& of_pare
     return modem;
 }
 
+// udev's by-partlabel links (Debian, `rmtfs -P`), and Android's by-name
+// links, short and under the storage controller's platform device.
+std::vector<std::string> by_name_directories(const std::string& storage_controller) {
+    return {"/dev/disk/by-partlabel", "/dev/block/by-name", "/dev/block/platform/" + storage_controller + "/by-name"};
+}
+
 BoardProfile make_sdm845() {
     BoardProfile board;
     board.name = "sdm845";
@@ -37,6 +43,8 @@ BoardProfile make_sdm845() {
     board.rmtfs_mem.of_fullname = "/reserved-memory/rmtfs@88f00000";
     board.modem = mss_pil_modem("sdm845", "/soc@0");
     board.partitions = standard_partitions();
+    // UFS: SCSI disks, major 8, 16 minors each.
+    board.disk = BlockDisk{"sde", "", 8, 64, 1, by_name_directories("soc@0/1d84000.ufshc")};
     return board;
 }
 
@@ -55,6 +63,8 @@ BoardProfile make_apq8016() {
     board.modem_buffer_bytes = 0xe0000;
     board.modem = mss_pil_modem("msm8916", "/soc@0");
     board.partitions = standard_partitions();
+    // eMMC: major 179.
+    board.disk = BlockDisk{"mmcblk0", "p", 179, 0, 8, by_name_directories("soc@0/7824900.mmc")};
     return board;
 }
 

@@ -48,12 +48,29 @@ struct EfsPartition {
     std::string file_name;  // "modem_fs1"
 };
 
+// The disk the EFS partitions are on, as the world's /dev shows it: the
+// partitions are block devices <name><separator><number>, numbered from
+// `first_partition` in the board's partition order, with minors
+// `first_minor + number`. The numbers are the emulation's, not the board's
+// partition table (nothing in the daemon depends on them).
+struct BlockDisk {
+    std::string name;                 // "sda"
+    std::string partition_separator;  // "" for sda5, "p" for mmcblk0p5
+    std::uint32_t major = 8;
+    std::uint32_t first_minor = 0;
+    std::uint32_t first_partition = 1;
+    // Where partitions are found by label: udev's (`rmtfs -P`'s default)
+    // and Android's by-name directories (`rmtfs -o DIR -P`).
+    std::vector<std::string> by_name_directories;
+};
+
 struct BoardProfile {
     std::string name;         // short id for command lines: "sdm845"
     std::string description;  // "SDM845 / Dragonboard 845c"
     RmtfsMemRegion rmtfs_mem;
     ModemRemoteproc modem;
     std::vector<EfsPartition> partitions;
+    BlockDisk disk;
     std::uint32_t modem_node = 0;  // the modem's QRTR node
     // The shared buffer the modem asks ALLOC_BUFF for: it must fit the
     // rmtfs_mem region, or a correct daemon refuses it and the boot fails.

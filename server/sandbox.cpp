@@ -61,6 +61,12 @@ Sandbox::Sandbox(boost::asio::io_context& io, World world, const SandboxOptions&
     modem_ = &remoteprocs_.add(world_.profile().modem.class_device, world_.profile().modem.name);
     storage_watch_ = std::make_unique<StorageWatch>(world_.storage_dir(), "/dev/" + world_.profile().rmtfs_mem.device_name(),
                                                     fabric_);
+    storage_watch_->watch_directories(world_.profile().disk.by_name_directories);
+    for (const PartitionDevice& device : world_.partition_devices()) {
+        std::vector<std::string> paths = world_.by_name_paths(device);
+        paths.push_back(device.node);
+        storage_watch_->add_partition_device(device.file_name, device.size_bytes, paths);
+    }
     shim_server_ = std::make_unique<sim::ShimServer>(io_, fabric_, remoteprocs_, world_.root() / fabric_socket_name);
     shim_server_->set_file_watcher(storage_watch_.get());
     umockdev_ioctl_ = std::make_unique<UmockdevIoctlPassthrough>(io_, world_);

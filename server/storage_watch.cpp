@@ -99,7 +99,23 @@ std::optional<std::string> StorageWatch::never_fires(const IoFault& fault) const
     return std::nullopt;
 }
 
-std::string StorageWatch::watch_list() const { return storage_dir_.string() + "/:" + memory_device_; }
+void StorageWatch::add_partition_device(const std::string& file, std::uint64_t size_bytes,
+                                        const std::vector<std::string>& paths) {
+    for (const std::string& path : paths) partition_devices_[path] = PartitionDevice{file, size_bytes};
+}
+
+std::string StorageWatch::watch_list() const {
+    std::string list = storage_dir_.string() + "/:" + memory_device_;
+    // The by-name directories whole, and the nodes one by one: the shim's
+    // table is small.
+    for (const std::string& directory : device_directories_) list += ":" + directory + "/";
+    for (const auto& [path, device] : partition_devices_) {
+        bool listed = std::any_of(device_directories_.begin(), device_directories_.end(),
+                                  [&, &p = path](const std::string& d) { return fs::path(p).parent_path() == d; });
+        if (!listed) list += ":" + path;
+    }
+    return list;
+}
 
 std::size_t StorageWatch::arm(IoFault fault) {
     std::string what = describe(fault);
@@ -117,14 +133,39 @@ unsigned StorageWatch::fault_hits(std::size_t index) const {
     return index < faults_.size() ? faults_[index].hits : 0;
 }
 
-std::optional<IoTarget> StorageWatch::classify(const std::string& path, std::string& file) const {
-    if (path == memory_device_) return IoTarget::memory;
+std::optional<IoTarget> StorageWatch::classify(const std::string& path, OpenFile& open) const {
+    if (path == memory_device_) return open.target = IoTarget::memory;
+    if (auto device = partition_devices_.find(path); device != partition_devices_.end()) {
+        open.file = device->second.file;
+        open.device_size = device->second.size_bytes;
+        return open.target = IoTarget::storage;
+    }
     fs::path p(path);
     if (p.parent_path() == storage_dir_ && p.has_filename()) {
-        file = p.filename().string();
-        return IoTarget::storage;
+        open.file = p.filename().string();
+        return open.target = IoTarget::storage;
     }
-    return std::nullopt;
+    return std::nullopt;  // a by-name path of no partition the board has, say
+}
+
+void StorageWatch::bound_by_device(const OpenFile& open, const sim::FileCall& call, sim::CallAnswer& answer) {
+    std::uint64_t size = *open.device_size;
+    if (call.offset + answer.length <= size) return;
+    std::uint64_t fits = call.offset >= size ? 0 : size - call.offset;
+    sim::TraceFields fields;
+    fields.file = open.file;
+    fields.sector = call.offset / sector_bytes;
+    std::string where = " of " + std::to_string(answer.length) + " bytes at offset " + std::to_string(call.offset) +
+                        " on the partition device of " + open.file + " (" + std::to_string(size) + " bytes)";
+    if (fits == 0) {
+        answer.error = ENOSPC;
+        answer.report_done = false;
+        fabric_.trace(sim::TraceSource::server, sim::TraceKind::past_end, "write" + where + ": ENOSPC, past its end", fields);
+    } else {
+        answer.length = static_cast<std::uint32_t>(fits);
+        fabric_.trace(sim::TraceSource::server, sim::TraceKind::past_end,
+                      "write" + where + ": cut to " + std::to_string(fits) + " bytes at its end", fields);
+    }
 }
 
 StorageWatch::Armed* StorageWatch::take(IoTarget target, const std::string& file, IoCall call) {
@@ -142,9 +183,10 @@ StorageWatch::Armed* StorageWatch::take(IoTarget target, const std::string& file
 }
 
 sim::OpenAnswer StorageWatch::opened(sim::WatchId id, const sim::FileOpening& opening) {
-    std::string file;
-    auto target = classify(opening.path, file);
+    OpenFile open{};
+    auto target = classify(opening.path, open);
     if (!target) return sim::OpenAnswer::ignore();
+    const std::string& file = open.file;
     if (Armed* fault = take(*target, file, IoCall::open)) {
         sim::TraceFields fields;
         fields.io_fault = static_cast<std::size_t>(fault - faults_.data());
@@ -153,7 +195,7 @@ sim::OpenAnswer StorageWatch::opened(sim::WatchId id, const sim::FileOpening& op
                       fields);
         if (fault->fault.error != 0) return sim::OpenAnswer::fail(fault->fault.error);
     }
-    open_[id] = OpenFile{*target, file};
+    open_[id] = open;
     if (*target == IoTarget::memory) {
         memory_opens_.insert(id);
         auto count = memory_open_count();
@@ -195,6 +237,7 @@ sim::CallAnswer StorageWatch::call(sim::WatchId id, const sim::FileCall& call) {
             answer.length = std::min(*f.short_bytes, call.length);
         }
     }
+    if (answer.error == 0 && open.device_size && call.op == sim::FileOp::write) bound_by_device(open, call, answer);
     return answer;
 }
 
@@ -267,6 +310,14 @@ int StorageWatch::reader_of(const std::string& file) {
     auto [it, fresh] = readers_.try_emplace(file, -1);
     if (fresh || it->second < 0) it->second = ::open(path_of(file).c_str(), O_RDONLY | O_CLOEXEC);
     return it->second;
+}
+
+void StorageWatch::device_refused(const sim::FileOpening& opening, unsigned major, unsigned minor) {
+    if (machine_trouble_)
+        machine_trouble_("pid " + std::to_string(opening.pid) + " tried to open " + opening.path +
+                    ", a block device of the host (" + std::to_string(major) + ":" + std::to_string(minor) +
+                    "); refused: nothing a scenario runs may touch the host's disks (the world's partitions are "
+                    "under /dev/disk/by-partlabel and /dev/block/by-name)");
 }
 
 void StorageWatch::machine_trouble(const std::string& what) {

@@ -91,7 +91,16 @@ public:
     StorageWatch(const StorageWatch&) = delete;
     StorageWatch& operator=(const StorageWatch&) = delete;
 
-    // For RMTFS_HIL_WATCH: the storage directory and the memory device.
+    // A storage file is also a partition's block device, by each of `paths`
+    // ("/dev/sde1", "/dev/disk/by-partlabel/modemst1", ...): opened so, it
+    // keeps `size_bytes` (a write at or past the end fails with ENOSPC, one
+    // across it is cut short, as the kernel does for a block device).
+    // `directories`: where the by-name paths are, for the watch list.
+    void add_partition_device(const std::string& file, std::uint64_t size_bytes, const std::vector<std::string>& paths);
+    void watch_directories(std::vector<std::string> directories) { device_directories_ = std::move(directories); }
+
+    // For RMTFS_HIL_WATCH: the storage directory, the memory device, and the
+    // partition devices.
     std::string watch_list() const;
 
     // Reads are asked about only when this is on at the open (a boot reads
@@ -137,6 +146,7 @@ public:
     sim::CallAnswer call(sim::WatchId id, const sim::FileCall& call) override;
     void done(sim::WatchId id, const sim::CallDone& done) override;
     void closed(sim::WatchId id) override;
+    void device_refused(const sim::FileOpening& opening, unsigned major, unsigned minor) override;
 
 private:
     struct Armed {
@@ -147,6 +157,11 @@ private:
     struct OpenFile {
         IoTarget target;
         std::string file;  // storage: name in the directory
+        std::optional<std::uint64_t> device_size;  // opened as a partition's block device
+    };
+    struct PartitionDevice {
+        std::string file;
+        std::uint64_t size_bytes = 0;
     };
     // What power loss needs of one storage file written since its last
     // sync: an undo log, the durable bytes of each sector before its first
@@ -163,7 +178,9 @@ private:
     // The file's sync failed: its unsynced sectors stay so.
     void sync_failed(const std::string& file);
 
-    std::optional<IoTarget> classify(const std::string& path, std::string& file) const;
+    std::optional<IoTarget> classify(const std::string& path, OpenFile& file) const;
+    // A write to a partition's block device, bounded by its end.
+    void bound_by_device(const OpenFile& open, const sim::FileCall& call, sim::CallAnswer& answer);
     // The fault that takes this call, if any (counts the call for every armed fault).
     Armed* take(IoTarget target, const std::string& file, IoCall call);
     // A write of [offset, offset + length) is about to happen.
@@ -172,6 +189,8 @@ private:
 
     std::filesystem::path storage_dir_;
     std::string memory_device_;
+    std::map<std::string, PartitionDevice> partition_devices_;  // by path
+    std::vector<std::string> device_directories_;
     sim::Fabric& fabric_;
     bool ask_storage_reads_ = false;
     bool ask_memory_io_ = false;

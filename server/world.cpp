@@ -202,6 +202,35 @@ void build_rmtfs_mem(TreeBuilder& tree, const RmtfsMemRegion& region) {
     tree.raw_link(fs::path("dev/.node") / region.device_name(), numbers);
 }
 
+// umockdev's record of a node's numbers is keyed by the path a program
+// stat()s, below /dev, with '/' as '_'.
+fs::path umockdev_node_record(std::string_view dev_path) {
+    std::string key(dev_path.substr(std::string_view("/dev/").size()));
+    std::replace(key.begin(), key.end(), '/', '_');
+    return fs::path("dev/.node") / key;
+}
+
+std::string partition_node_name(const BlockDisk& disk, std::size_t index) {
+    return disk.name + disk.partition_separator + std::to_string(disk.first_partition + index);
+}
+
+// sysfs of one partition: the disk's directory holds it, as the block layer
+// lays out partitions of a disk.
+void build_partition_sysfs(TreeBuilder& tree, const BlockDisk& disk, const PartitionDevice& device, std::size_t index) {
+    std::string name = fs::path(device.node).filename().string();
+    std::string numbers = std::to_string(device.major) + ":" + std::to_string(device.minor);
+    fs::path directory = fs::path("sys/block") / disk.name / name;
+    tree.file(directory / "uevent", "MAJOR=" + std::to_string(device.major) + "\nMINOR=" + std::to_string(device.minor) +
+                                        "\nDEVNAME=" + name + "\nDEVTYPE=partition\nPARTN=" +
+                                        std::to_string(disk.first_partition + index) + "\nPARTNAME=" + device.label + "\n");
+    tree.file(directory / "partition", std::to_string(disk.first_partition + index) + "\n");
+    tree.file(directory / "size", std::to_string(device.size_bytes / 512) + "\n");
+    tree.file(directory / "dev", numbers + "\n");
+    tree.link(directory / "subsystem", "sys/class/block");
+    tree.link(fs::path("sys/class/block") / name, directory);
+    tree.link(fs::path("sys/dev/block") / numbers, directory);
+}
+
 void build_modem_remoteproc(TreeBuilder& tree, const ModemRemoteproc& modem) {
     fs::path platform = add_platform_device(
         tree, PlatformDevice{modem.platform_device, modem.driver, modem.of_name, modem.of_fullname, modem.compatible,
@@ -387,11 +416,11 @@ Expected<World, WorldError> World::create(const fs::path& root_dir, const BoardP
         }
         world.root_ = root;
     }
-    // Canonical: the shim matches `chardevs` paths against /proc/self/fd
+    // Canonical: the shim matches `devices` paths against /proc/self/fd
     // links, which never show symlinks (a /tmp that is one, say).
     world.root_ = fs::canonical(world.root_, error);
     if (error) return failure("cannot resolve world directory: " + error.message());
-    world.created_entries_ = {world.root_ / "umockdev", world.root_ / "chardevs"};
+    world.created_entries_ = {world.root_ / "umockdev", world.root_ / "devices"};
 
     TreeBuilder tree(world.umockdev_dir());
     build_rmtfs_mem(tree, profile.rmtfs_mem);
@@ -419,15 +448,6 @@ Expected<World, WorldError> World::create(const fs::path& root_dir, const BoardP
         ::listen(world.ioctl_listener_, ioctl_listen_backlog) != 0)
         return failure("cannot listen on " + socket_path.string() + ": " + errno_text(errno));
 
-    {
-        const RmtfsMemRegion& region = profile.rmtfs_mem;
-        std::string line = std::to_string(region.major) + " " + std::to_string(region.minor()) + " " +
-                           world.shared_memory_file().string() + "\n";
-        TreeBuilder top(world.root_);
-        top.file("chardevs", line);
-        if (top.failed()) return failure(top.error());
-    }
-
     if (user_storage) {
         world.storage_ = *user_storage;
         world.storage_is_users_ = true;
@@ -437,6 +457,20 @@ Expected<World, WorldError> World::create(const fs::path& root_dir, const BoardP
         fs::create_directory(world.storage_, error);
         if (error) return failure("cannot create " + world.storage_.string() + ": " + error.message());
         if (auto problem = fill_storage(world.storage_, profile, options)) return failure(*problem);
+    }
+    if (auto problem = world.build_partition_devices()) return failure(*problem);
+
+    {
+        const RmtfsMemRegion& region = profile.rmtfs_mem;
+        std::string lines = "c " + std::to_string(region.major) + " " + std::to_string(region.minor()) + " " +
+                            world.shared_memory_file().string() + "\n";
+        for (const PartitionDevice& device : world.partition_devices_)
+            if (device.same_inode)
+                lines += "b " + std::to_string(device.major) + " " + std::to_string(device.minor) + " " +
+                         (world.umockdev_dir() / device.node.substr(1)).string() + "\n";
+        TreeBuilder top(world.root_);
+        top.file("devices", lines);
+        if (top.failed()) return failure(top.error());
     }
     world.keep_ = options.keep;  // a half-built world is always removed
     return world;
@@ -456,6 +490,7 @@ World& World::operator=(World&& other) noexcept {
     storage_is_users_ = other.storage_is_users_;
     keep_ = other.keep_;
     created_entries_ = std::move(other.created_entries_);
+    partition_devices_ = std::move(other.partition_devices_);
     other.created_entries_.clear();
     other.root_.clear();
     shared_memory_fd_ = std::exchange(other.shared_memory_fd_, -1);
@@ -487,7 +522,56 @@ void World::release() noexcept {
 
 fs::path World::umockdev_dir() const { return root_ / "umockdev"; }
 
-fs::path World::chardevs_file() const { return root_ / "chardevs"; }
+fs::path World::devices_file() const { return root_ / "devices"; }
+
+std::vector<std::string> World::by_name_paths(const PartitionDevice& device) const {
+    std::vector<std::string> paths;
+    for (const std::string& directory : profile_.disk.by_name_directories) paths.push_back(directory + "/" + device.label);
+    return paths;
+}
+
+std::optional<std::string> World::build_partition_devices() {
+    const BlockDisk& disk = profile_.disk;
+    TreeBuilder tree(umockdev_dir());
+    for (std::size_t i = 0; i < profile_.partitions.size(); ++i) {
+        const EfsPartition& partition = profile_.partitions[i];
+        fs::path file = storage_ / partition.file_name;
+        std::error_code error;
+        std::uintmax_t size = fs::file_size(file, error);
+        if (error) continue;  // a user's storage without this partition: no device, as a board without it
+        PartitionDevice device;
+        device.label = partition.label;
+        device.file_name = partition.file_name;
+        device.node = "/dev/" + partition_node_name(disk, i);
+        device.major = disk.major;
+        device.minor = disk.first_minor + disk.first_partition + static_cast<std::uint32_t>(i);
+        device.size_bytes = size;
+        fs::path node = umockdev_dir() / device.node.substr(1);
+        fs::create_hard_link(file, node, error);
+        if (error && storage_is_users_) {
+            device.same_inode = false;
+            error.clear();
+            fs::create_symlink(file, node, error);
+        }
+        if (error) return "cannot make " + node.string() + " for " + file.string() + ": " + error.message();
+        // umockdev shows a testbed file with the sticky bit as a block
+        // device. The world's own files only: a user's keep their mode.
+        if (!storage_is_users_) {
+            fs::permissions(file, fs::perms::sticky_bit, fs::perm_options::add, error);
+            if (error) return "cannot mark " + file.string() + " as a block device: " + error.message();
+        }
+        std::string numbers = std::to_string(device.major) + ":" + std::to_string(device.minor);
+        tree.raw_link(umockdev_node_record(device.node), numbers);
+        for (const std::string& path : by_name_paths(device)) {
+            tree.link(fs::path(path.substr(1)), fs::path(device.node.substr(1)));
+            tree.raw_link(umockdev_node_record(path), numbers);
+        }
+        build_partition_sysfs(tree, disk, device, i);
+        if (tree.failed()) return tree.error();
+        partition_devices_.push_back(std::move(device));
+    }
+    return std::nullopt;
+}
 
 fs::path World::shared_memory_file() const { return umockdev_dir() / "dev" / profile_.rmtfs_mem.device_name(); }
 

@@ -14,9 +14,17 @@
 //       dev/qcom_rmtfs_mem1     regular file, exactly the region's size: the
 //                               shared memory (offset = phys address - phys_addr)
 //       dev/.node/qcom_rmtfs_mem1 -> "MAJ:MIN"  (umockdev: stat() shows a char device)
+//       dev/sde1 ... dev/sde4   the EFS partitions as block devices (`rmtfs -P`):
+//                               hard links to the storage files (sticky bit:
+//                               umockdev's stat() shows a block device)
+//       dev/disk/by-partlabel/modemst1 -> ../../sde1, and the same in each of
+//                               the board's by-name directories (dev/block/by-name ...)
+//       dev/.node/sde1, dev/.node/disk_by-partlabel_modemst1 ... -> "MAJ:MIN"
+//       sys/block/sde/sde1/ (uevent with PARTNAME, partition, size, dev)
+//       sys/class/block/sde1 ->                 sys/dev/block/MAJ:MIN ->
 //       ioctl/_default          listening socket umockdev's preload must reach
 //                               on every open() of a testbed /dev node
-//     chardevs                  "MAJ MIN /abs/path/of/the/node" per char device (the shim's fstat)
+//     devices                   "c|b MAJ MIN /abs/path/of/the/node" per device node (the shim's fstat)
 //     storage/                  `rmtfs -o` directory: modem_fs1, modem_fs2, modem_fsg, modem_fsc
 //
 // umockdev 0.17 (Debian 12) facts this layout answers: its preload redirects
@@ -24,7 +32,7 @@
 // of a redirected /dev node connects to ioctl/<path> or ioctl/_default and
 // exit(1)s ("Failed to connect to ioctl socket") when nothing listens; its
 // fstat() of a regular-file node reports a regular file (st_rdev 0), which is
-// why the shim needs `chardevs`. UmockdevIoctlPassthrough serves the socket.
+// why the shim needs `devices`. UmockdevIoctlPassthrough serves the socket.
 #pragma once
 
 #include <cstddef>
@@ -92,6 +100,22 @@ struct WorldOptions {
     std::filesystem::path umockdev_preload;
 };
 
+// An EFS partition as a block device of the world. Its node is the storage
+// file itself (a hard link), so the daemon reaches the same bytes through
+// `-o DIR` and through `-P`; unlike the file, the device never grows.
+struct PartitionDevice {
+    std::string label;         // "modemst1"
+    std::string file_name;     // "modem_fs1"
+    std::string node;          // "/dev/sde1", as a program names it
+    std::uint32_t major = 0;
+    std::uint32_t minor = 0;
+    std::uint64_t size_bytes = 0;
+    // The node shares the storage file's inode; false when the storage is
+    // the user's on another file system (then the node is a symlink to it,
+    // and stat() does not show a block device).
+    bool same_inode = true;
+};
+
 struct MemoryAccessError {
     std::uint64_t phys_addr = 0;
     std::size_t length = 0;
@@ -119,7 +143,11 @@ public:
     std::filesystem::path umockdev_dir() const;
     std::filesystem::path storage_dir() const { return storage_; }
     bool storage_is_users() const { return storage_is_users_; }
-    std::filesystem::path chardevs_file() const;
+    std::filesystem::path devices_file() const;
+    // The EFS partitions as block devices, in the board's partition order.
+    const std::vector<PartitionDevice>& partition_devices() const { return partition_devices_; }
+    // The by-name paths of a partition device: "/dev/disk/by-partlabel/modemst1", ...
+    std::vector<std::string> by_name_paths(const PartitionDevice& device) const;
     // The backing file of /dev/qcom_rmtfs_mem<client id> in the testbed.
     std::filesystem::path shared_memory_file() const;
     // The modem remoteproc's `state` file in the testbed (initially "offline\n").
@@ -151,6 +179,8 @@ public:
 private:
     World() = default;
     void release() noexcept;
+    // The partition devices over the storage files; the failure, if any.
+    std::optional<std::string> build_partition_devices();
 
     BoardProfile profile_;
     std::filesystem::path root_;
@@ -161,6 +191,7 @@ private:
     bool storage_is_users_ = false;
     bool keep_ = false;
     std::vector<std::filesystem::path> created_entries_;  // in a root the World does not own
+    std::vector<PartitionDevice> partition_devices_;
     int shared_memory_fd_ = -1;
     int ioctl_listener_ = -1;
 };

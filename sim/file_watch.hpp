@@ -78,6 +78,9 @@ public:
     virtual void done(WatchId id, const CallDone& done) = 0;
     // The last descriptor of the open file was closed, or the process died.
     virtual void closed(WatchId id) = 0;
+    // The shim refused to open a block device of the host (opening.path,
+    // device major:minor) before anything was opened.
+    virtual void device_refused(const FileOpening& opening, unsigned major, unsigned minor) = 0;
 };
 
 }  // namespace rmtfs_hil::sim

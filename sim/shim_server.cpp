@@ -235,6 +235,19 @@ private:
             }
             case SHIM_OP_FILE_OPEN:
                 return open_watched(request, payload);
+            case SHIM_OP_DEVICE_REFUSED: {
+                if (in_use()) {
+                    protocol_error("SHIM_OP_DEVICE_REFUSED on a channel already in use");
+                    return false;
+                }
+                if (FileWatcher* files = watcher())
+                    files->device_refused(FileOpening{std::string(payload.begin(), payload.end()),
+                                                      static_cast<int>(request.value), peer_pid_},
+                                          request.node, request.port);
+                reply(0, {});
+                close_channel();
+                return false;
+            }
             case SHIM_OP_FILE_IO: {
                 if (!is_watched()) return false;
                 auto op = file_op(request.flags);

@@ -39,7 +39,7 @@ enum class TraceKind {
     // processes
     log, started, ended, stopped, continued, gave_up, start_failed,
     // the daemon's files
-    io_fault, memory_open, memory_close,
+    io_fault, memory_open, memory_close, past_end,
     // the harness
     fault_armed, fault, io_fault_armed, signal, restart, power_loss, reverted, network_reset, name_service, error,
     durability_error, shim_protocol_error,
@@ -102,6 +102,7 @@ struct rmtfs_hil::NameTable<rmtfs_hil::sim::TraceKind> {
         Named{K::io_fault, "io_fault"},
         Named{K::memory_open, "memory_open"},
         Named{K::memory_close, "memory_close"},
+        Named{K::past_end, "past_end"},
         Named{K::fault_armed, "fault_armed"},
         Named{K::fault, "fault"},
         Named{K::io_fault_armed, "io_fault_armed"},

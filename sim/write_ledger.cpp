@@ -55,6 +55,18 @@ void WriteLedger::resolved(WriteId id, WriteOutcome outcome) {
     RMTFS_HIL_ASSERT(writes_[id].outcome == WriteOutcome::pending, "a write resolves once");
     writes_[id].outcome = outcome;
     apply(id);
+    const Write& w = writes_[id];
+    auto image = initial_.find(w.partition);
+    if (outcome != WriteOutcome::ok || image == initial_.end()) return;
+    auto end_sector = static_cast<std::uint64_t>(image->second.size() / sector_bytes);
+    std::uint64_t sectors = w.data.size() / sector_bytes;
+    if (w.first_sector + sectors <= end_sector) return;
+    auto first_past = static_cast<std::uint32_t>(std::max<std::uint64_t>(w.first_sector, end_sector));
+    past_end_.push_back(LedgerViolation{w.partition, first_past,
+                                        static_cast<std::uint32_t>(w.first_sector + sectors - first_past),
+                                        ViolationKind::write_past_end,
+                                        "a refusal: the partition ends at sector " + std::to_string(end_sector),
+                                        "write #" + std::to_string(id) + " acknowledged"});
 }
 
 void WriteLedger::resolve_pending_as_unknown() {
@@ -92,6 +104,11 @@ ByteView WriteLedger::content(const std::string& partition, std::uint32_t sector
     return ByteView(it->second).subspan(offset, sector_bytes);
 }
 
+bool WriteLedger::beyond_image(const std::string& partition, std::uint32_t sector) const {
+    auto it = initial_.find(partition);
+    return it != initial_.end() && static_cast<std::size_t>(sector) * sector_bytes >= it->second.size();
+}
+
 std::string WriteLedger::name_of(const std::optional<WriteId>& source) const {
     if (!source) return "the initial image";
     return "write #" + std::to_string(*source) + " (" + std::string(to_string(writes_[*source].outcome)) + ")";
@@ -122,6 +139,8 @@ std::optional<LedgerViolation> WriteLedger::read_returned(const std::string& par
 
 std::vector<LedgerViolation> WriteLedger::check(const std::string& partition, const Bytes& storage) const {
     std::vector<LedgerViolation> violations;
+    for (const LedgerViolation& v : past_end_)
+        if (v.partition == partition) violations.push_back(v);
     auto partition_sectors = sectors_.find(partition);
     if (partition_sectors == sectors_.end()) return violations;
     for (const auto& [sector, state] : partition_sectors->second) {
@@ -129,7 +148,11 @@ std::vector<LedgerViolation> WriteLedger::check(const std::string& partition, co
         static const Bytes missing;
         ByteView got = offset + sector_bytes <= storage.size() ? ByteView(storage).subspan(offset, sector_bytes)
                                                                 : ByteView(missing);
-        bool fine = std::any_of(state.allowed.begin(), state.allowed.end(), [&, sector = sector](const auto& source) {
+        // Past the file's end: fine while nothing there had to be stored
+        // (the partition never held it, or a refused write was not).
+        bool beyond = got.empty() && std::find(state.allowed.begin(), state.allowed.end(), std::nullopt) != state.allowed.end() &&
+                      beyond_image(partition, sector);
+        bool fine = beyond || std::any_of(state.allowed.begin(), state.allowed.end(), [&, sector = sector](const auto& source) {
             ByteView want = content(partition, sector, source);
             return std::equal(want.begin(), want.end(), got.begin(), got.end());
         });

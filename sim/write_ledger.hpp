@@ -6,7 +6,10 @@
 //     refused (it may have written part of it) adds its data to the set;
 //   * a successful read must have returned a member of the set.
 // A sector on storage that is in no set is a violation: a lost acknowledged
-// write, a torn sector, or data nobody wrote.
+// write, a torn sector, or data nobody wrote. A partition is as long as its
+// initial image: past its end a read must return zeros (what a block device
+// gives, padded), and a write the daemon acknowledges there is a violation of
+// its own (a board's partition cannot hold it, whatever a file would do).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +36,7 @@ enum class ViolationKind {
     torn_sector,              // some bytes from one allowed content, some from another
     unexpected_data,          // storage holds what was never allowed there
     read_mismatch,            // a read returned what storage never held
+    write_past_end,           // an acknowledged write reaches past the partition's end
 };
 }  // namespace rmtfs_hil::sim
 
@@ -42,7 +46,8 @@ struct rmtfs_hil::NameTable<rmtfs_hil::sim::ViolationKind> {
     static constexpr std::array entries{Named{V::acknowledged_write_lost, "acknowledged write lost"},
                                         Named{V::torn_sector, "torn sector"},
                                         Named{V::unexpected_data, "unexpected data"},
-                                        Named{V::read_mismatch, "read mismatch"}};
+                                        Named{V::read_mismatch, "read mismatch"},
+                                        Named{V::write_past_end, "acknowledged write past the partition's end"}};
 };
 
 template <>
@@ -107,9 +112,11 @@ private:
     void apply(WriteId id);
     ByteView content(const std::string& partition, std::uint32_t sector, const std::optional<WriteId>& source) const;
     std::string name_of(const std::optional<WriteId>& source) const;
+    bool beyond_image(const std::string& partition, std::uint32_t sector) const;
 
     std::map<std::string, Bytes> initial_;
     std::vector<Write> writes_;
+    std::vector<LedgerViolation> past_end_;  // acknowledged writes past a partition's end
     std::map<std::string, std::map<std::uint32_t, SectorState>> sectors_;
 };
 

@@ -2,6 +2,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <climits>
+#include <ctime>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
@@ -45,6 +48,8 @@ Options:
   --report DIR    Write a self-contained HTML report to DIR/index.html:
                   a timeline per scenario (modem, name service, daemon,
                   remoteproc, faults), the daemon's log, the ledger verdict.
+                  All three reports are rewritten whole as each scenario
+                  finishes: a killed run leaves every finished one reported.
   --strict        Known issues fail the run too (by default a scenario that
                   fails exactly as its known_issue says is reported, not fatal).
   -q, --quiet     No progress lines; the summary only.
@@ -91,8 +96,45 @@ namespace {
 // Made before the handler is installed, alive until the process ends.
 engine::StopRequest* interrupt_request = nullptr;
 
-extern "C" void on_interrupt(int) {
-    if (interrupt_request != nullptr) interrupt_request->request();
+// The partial reports this run may be writing, known before any signal can
+// come: a second Ctrl-C removes them before the harness dies, so it leaves
+// nothing behind. Writers count themselves in before they create one; the
+// handler waits (briefly) for the count to drop, so no write begins after.
+struct PartialReports {
+    static constexpr std::size_t capacity = 3;
+    char paths[capacity][PATH_MAX] = {};
+    std::size_t count = 0;
+    std::atomic<int> writing{0};
+    std::atomic<bool> dying{false};
+};
+PartialReports partial_reports;
+std::atomic<int> interrupts{0};
+thread_local bool writing_here = false;  // this thread is inside write_atomically
+
+void wait_for_report_writers() noexcept {
+    if (writing_here) return;  // the write the signal interrupted will not finish
+    timespec start{};
+    ::clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (partial_reports.writing.load() == 0) return;
+        timespec now{};
+        ::clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= 2) return;  // a writer stuck on a full disk: give up on it
+    }
+}
+
+extern "C" void on_interrupt(int signal_number) {
+    if (interrupts.fetch_add(1) == 0) {
+        if (interrupt_request != nullptr) interrupt_request->request();
+        return;
+    }
+    // The second one ends the harness at once; the daemons die with it
+    // (their keepers see the harness go).
+    partial_reports.dying.store(true);
+    wait_for_report_writers();
+    for (std::size_t i = 0; i < partial_reports.count; ++i) ::unlink(partial_reports.paths[i]);
+    ::signal(signal_number, SIG_DFL);
+    ::raise(signal_number);
 }
 
 struct RunArguments {
@@ -233,10 +275,8 @@ const engine::StopRequest& install_interrupt_handler() {
     static engine::StopRequest request;
     interrupt_request = &request;
     struct sigaction action {};
-    action.sa_handler = on_interrupt;
-    // A second Ctrl-C ends the harness at once; the daemons die with it
-    // (their keepers see the harness go).
-    action.sa_flags = SA_RESETHAND;
+    action.sa_handler = on_interrupt;  // the second one ends the harness at once
+    action.sa_flags = SA_NODEFER;      // so that it can come while the first is handled
     sigemptyset(&action.sa_mask);
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);
@@ -270,8 +310,24 @@ void remove_stale_partials(const fs::path& path) {
     }
 }
 
+void remember_partial(const fs::path& partial) {
+    const std::string& name = partial.native();
+    if (partial_reports.count == PartialReports::capacity || name.size() >= PATH_MAX) return;
+    std::memcpy(partial_reports.paths[partial_reports.count], name.c_str(), name.size() + 1);
+    ++partial_reports.count;
+}
+
 // The whole report or the old one, never half: written beside, then renamed over.
 bool write_atomically(const fs::path& path, const std::function<void(std::ostream&)>& write) {
+    partial_reports.writing.fetch_add(1);
+    writing_here = true;
+    struct Done {
+        ~Done() {
+            writing_here = false;
+            partial_reports.writing.fetch_sub(1);
+        }
+    } done;
+    if (partial_reports.dying.load()) return false;
     fs::path partial = partial_path(path);
     std::ofstream out(partial, std::ios::trunc);
     if (out) write(out);
@@ -287,22 +343,27 @@ bool write_atomically(const fs::path& path, const std::function<void(std::ostrea
 
 // Before anything runs: every report's destination can be written (a run is
 // not thrown away for a typo in --junit).
+// The HTML report's page, when one was asked for.
+std::optional<fs::path> html_page(const RunArguments& a) {
+    if (!a.report) return std::nullopt;
+    return *a.report / "index.html";
+}
+
 void check_report_destinations(const RunArguments& a) {
-    for (const auto& path : {a.junit, a.json}) {
+    if (a.report) {
+        std::error_code error;
+        fs::create_directories(*a.report, error);
+        if (error) throw cli::UsageError("cannot write the HTML report in " + a.report->string() + ": " + error.message());
+    }
+    for (const auto& path : {a.junit, a.json, html_page(a)}) {
         if (!path) continue;
         remove_stale_partials(*path);
+        remember_partial(partial_path(*path));
         std::ofstream probe(partial_path(*path));
         int error = errno;
         std::error_code ignored;
         fs::remove(partial_path(*path), ignored);
         if (!probe) throw cli::UsageError("cannot write " + path->string() + ": " + std::strerror(error));
-    }
-    if (a.report) {
-        std::error_code error;
-        fs::create_directories(*a.report, error);
-        if (error || ::access(a.report->c_str(), W_OK) != 0)
-            throw cli::UsageError("cannot write the HTML report in " + a.report->string() + ": " +
-                                  (error ? error.message() : std::strerror(errno)));
     }
 }
 
@@ -311,10 +372,11 @@ bool write_file_reports(const engine::RunReport& report, const RunArguments& a) 
     bool ok = true;
     if (a.junit) ok &= write_atomically(*a.junit, [&](std::ostream& out) { engine::write_junit(report, out); });
     if (a.json) ok &= write_atomically(*a.json, [&](std::ostream& out) { engine::write_json(report, out); });
+    if (auto page = html_page(a)) ok &= write_atomically(*page, [&](std::ostream& out) { out << engine::render_html(report); });
     return ok;
 }
 
-// The JSON and JUnit reports as scenarios finish, so that a run killed
+// The JSON, JUnit and HTML reports as scenarios finish, so that a run killed
 // midway leaves every finished scenario reported. A writer thread replaces
 // them whole with the latest results; after each write it rests four times
 // as long as the write took, so writing costs a small share of the run, and
@@ -323,7 +385,7 @@ class IncrementalReports {
 public:
     IncrementalReports(const RunArguments& a, engine::RunReport header) : a_(a), report_(std::move(header)) {
         report_.interrupted = true;  // until the run says otherwise: it has not finished
-        if (a_.junit || a_.json) writer_ = std::thread([this] { write_loop(); });
+        if (a_.junit || a_.json || a_.report) writer_ = std::thread([this] { write_loop(); });
     }
     ~IncrementalReports() { stop(); }
 
@@ -348,6 +410,11 @@ private:
     using Clock = std::chrono::steady_clock;
 
     void write_loop() {
+        // The interrupt handler waits for report writers: it must not run on one.
+        sigset_t blocked;
+        sigemptyset(&blocked);
+        for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&blocked, signal_number);
+        ::pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
         std::unique_lock<std::mutex> guard(lock_);
         for (;;) {
             wake_.wait(guard, [this] { return dirty_ || stopping_; });
@@ -375,15 +442,7 @@ private:
 
 bool write_reports(const engine::RunReport& report, const RunArguments& a) {
     bool ok = write_file_reports(report, a);
-    if (a.report) {
-        try {
-            std::string index = engine::write_html(report, *a.report);
-            std::printf("HTML report: %s\n", index.c_str());
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "rmtfs-hil: cannot write the HTML report in %s: %s\n", a.report->c_str(), e.what());
-            ok = false;
-        }
-    }
+    if (auto page = html_page(a); page && ok) std::printf("HTML report: %s\n", page->c_str());
     return ok;
 }
 

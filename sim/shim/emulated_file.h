@@ -38,7 +38,7 @@ struct watched_file {
     uint32_t id;            /* SHIM_OP_FILE_OPEN's reply.value */
     uint32_t ask;           /* atomic; enum shim_file_op bits; 0 once the channel broke */
     bool append;            /* O_APPEND: writes land at the end */
-    /* A chardevs-listed device (the rmtfs_mem region): reads and writes are
+    /* A char device of the world's device list (the rmtfs_mem region): reads and writes are
      * clamped to this many bytes, as the kernel's driver clamps them to the
      * region; 0 for an ordinary file. */
     off64_t device_size;

@@ -1,7 +1,8 @@
 /* The interposed opens. Each is offered to the remoteproc state files (a path
  * ending in ".../remoteproc/<name>/state"), then to the watched files
  * (RMTFS_HIL_WATCH), and otherwise made as the program asked through the
- * next definition of the same function. Both checks are a few compares when
+ * next definition of the same function. Before all that, an open that
+ * would reach a block device of the host is refused (host_devices.h). Both checks are a few compares when
  * the path is neither, which is nearly every open the program makes. */
 #define _GNU_SOURCE
 #include "open_hooks.h"
@@ -15,6 +16,7 @@
 
 #include "emulated_file.h"
 #include "fd_hooks.h"
+#include "host_devices.h"
 #include "raw_syscall.h"
 #include "real_libc.h"
 #include "remoteproc_file.h"
@@ -52,6 +54,8 @@ static bool open_specially(const struct open_call *call, int *fd)
 
 static int open_dispatch(const struct open_call *call)
 {
+    if (host_block_device_refused(call->dirfd, call->path, call->flags))
+        return -1;
     int fd;
     if (open_specially(call, &fd))
         return fd;
@@ -203,6 +207,10 @@ static FILE *open_stream(const char *path, const char *mode, enum open_variant v
 {
     *handled = false;
     int flags = mode == NULL ? -1 : stream_flags(mode);
+    if (flags >= 0 && host_block_device_refused(AT_FDCWD, path, flags)) {
+        *handled = true;
+        return NULL;
+    }
     int fd;
     if (flags < 0 || !open_specially(&(struct open_call){variant, AT_FDCWD, path, flags, stream_creation_mode}, &fd))
         return NULL;

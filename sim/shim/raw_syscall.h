@@ -1,5 +1,5 @@
 /* Direct system calls for the shim's private descriptors (control and data
- * channels, the chardevs list, the debug log). Going through libc's symbols
+ * channels, the device list, the debug log). Going through libc's symbols
  * would reach the next preload (umockdev), whose wrappers call fstat() and
  * friends, which are this shim's hooks again: re-entry, and deadlock inside a
  * pthread_once. The program's own descriptors still go through real_*(). */

@@ -77,6 +77,7 @@ static void read_config(void)
     int saved_errno = errno;
     copy_env(config.harness_socket_path, sizeof config.harness_socket_path, SHIM_ENV_SOCKET);
     copy_env(config.world_dir, sizeof config.world_dir, SHIM_ENV_WORLD);
+    copy_env(config.umockdev_dir, sizeof config.umockdev_dir, "UMOCKDEV_DIR");
     const char *debug = getenv(SHIM_ENV_DEBUG);
     config.debug = debug != NULL && strcmp(debug, "1") == 0;
     read_watch_list();

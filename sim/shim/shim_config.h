@@ -20,8 +20,11 @@ struct shim_watch_entry {
 struct shim_config {
     /* RMTFS_HIL_SOCKET: when empty, sockets and state files are not emulated. */
     char harness_socket_path[PATH_MAX];
-    /* RMTFS_HIL_WORLD: when empty, no file is dressed up as a char device. */
+    /* RMTFS_HIL_WORLD: when empty, no file is dressed up as a device. */
     char world_dir[PATH_MAX];
+    /* UMOCKDEV_DIR: the testbed umockdev's preload redirects /dev, /proc and
+     * /sys paths to (empty: none). */
+    char umockdev_dir[PATH_MAX];
     /* RMTFS_HIL_WATCH, its usable entries; none without a harness socket. */
     struct shim_watch_entry watched[shim_watch_entries_max];
     size_t watched_count;

@@ -112,6 +112,12 @@ enum shim_op {
      * in SHIM_OP_FILE_IO. The harness replies (error 0) when the program
      * may go on: until then the program is held inside the call. */
     SHIM_OP_FILE_DONE = 34,
+    /* On a fresh channel: the program tried to open a block device of the
+     * host, and the shim refused (EACCES) before anything was opened.
+     * Payload: the path as the program named it (made absolute); node,
+     * port: the device's major and minor; value: the open's flags. The
+     * harness replies (error 0); the shim closes the channel. */
+    SHIM_OP_DEVICE_REFUSED = 48,
 };
 
 enum shim_file_op {

@@ -1,6 +1,7 @@
 /* The fstat family, for what an emulated or stand-in file must look like:
- * a chardevs-listed file (watched or not) is a character device with the
- * listed numbers, a remoteproc state file a sysfs attribute (regular, 0644, a
+ * a file on the world's device list (watched or not) is a character or block
+ * device with the listed numbers (a block device's st_size is 0, as the
+ * kernel's is), a remoteproc state file a sysfs attribute (regular, 0644, a
  * page long). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -8,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "chardev.h"
+#include "device_list.h"
 #include "emulated_file.h"
 #include "real_libc.h"
 #include "remoteproc_file.h"
@@ -17,10 +18,9 @@
 enum { permission_bits = 07777, sysfs_attribute_mode = 0644 };
 
 struct disguise {
-    bool is_chardev;
+    bool is_device;
     bool is_sysfs_attribute;
-    unsigned major;
-    unsigned minor;
+    struct device_identity device;
 };
 
 static struct disguise disguise_of(int fd)
@@ -36,16 +36,22 @@ static struct disguise disguise_of(int fd)
         if (!watched)
             return d;
     }
-    d.is_chardev = chardev_of_fd(fd, &d.major, &d.minor);
+    d.is_device = device_of_fd(fd, &d.device);
     return d;
 }
+
+static mode_t device_type_bits(const struct disguise *d) { return d->device.type == 'b' ? S_IFBLK : S_IFCHR; }
 
 /* struct stat and struct stat64 have the same field names. */
 #define SHIM_DISGUISE_STAT(d, st)                                                      \
     do {                                                                               \
-        if ((d).is_chardev) {                                                          \
-            (st)->st_mode = S_IFCHR | ((st)->st_mode & permission_bits);               \
-            (st)->st_rdev = makedev((d).major, (d).minor);                             \
+        if ((d).is_device) {                                                           \
+            (st)->st_mode = device_type_bits(&(d)) | ((st)->st_mode & permission_bits); \
+            (st)->st_rdev = makedev((d).device.major, (d).device.minor);               \
+            if ((d).device.type == 'b') {                                              \
+                (st)->st_size = 0;                                                     \
+                (st)->st_blocks = 0;                                                   \
+            }                                                                          \
         } else if ((d).is_sysfs_attribute) {                                           \
             (st)->st_mode = S_IFREG | sysfs_attribute_mode;                            \
             (st)->st_rdev = 0;                                                         \
@@ -152,10 +158,14 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
     if (rc != 0 || !is_descriptor_query(path, flags))
         return rc;
     struct disguise d = disguise_of(dirfd);
-    if (d.is_chardev) {
-        st->stx_mode = (__u16)(S_IFCHR | (st->stx_mode & permission_bits));
-        st->stx_rdev_major = d.major;
-        st->stx_rdev_minor = d.minor;
+    if (d.is_device) {
+        st->stx_mode = (__u16)(device_type_bits(&d) | (st->stx_mode & permission_bits));
+        st->stx_rdev_major = d.device.major;
+        st->stx_rdev_minor = d.device.minor;
+        if (d.device.type == 'b') {
+            st->stx_size = 0;
+            st->stx_blocks = 0;
+        }
     } else if (d.is_sysfs_attribute) {
         st->stx_mode = S_IFREG | sysfs_attribute_mode;
         st->stx_rdev_major = 0;

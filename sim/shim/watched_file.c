@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "chardev.h"
+#include "device_list.h"
 #include "control_channel.h"
 #include "raw_syscall.h"
 #include "real_libc.h"
@@ -61,9 +61,10 @@ static int open_real_file(const struct open_call *open_call, const char *path, i
         real_close()(fd);
         return fail(error);
     }
-    unsigned major, minor;
+    struct device_identity device;
     struct stat st;
-    if (chardev_of_fd(fd, &major, &minor) && real_fstat()(fd, &st) == 0) file->watched.device_size = st.st_size;
+    if (device_of_fd(fd, &device) && device.type == 'c' && real_fstat()(fd, &st) == 0)
+        file->watched.device_size = st.st_size;
     shim_debug("open(%s) = %d (watched, id %u, asking about %#x)", path, fd, file->watched.id, file->watched.ask);
     return fd;
 }

@@ -35,13 +35,18 @@ def write_all(directory, *bodies):
     return directory
 
 
-def reports_hold(json_path, junit_path, names):
+def reports_hold(json_path, junit_path, names, html_dir=None):
     report = json.loads(json_path.read_text())  # whole, valid JSON
     got = {s["name"] for s in report["scenarios"]}
     assert set(names) <= got, (names, got)
     suite = ElementTree.parse(junit_path).getroot()  # whole, valid XML
     cases = {c.get("name") for c in suite.iter("testcase")}
     assert set(names) <= cases, (names, cases)
+    if html_dir is not None:
+        page = (html_dir / "index.html").read_text()
+        assert page.rstrip().endswith("</html>"), "the HTML page is whole"
+        for name in names:
+            assert name in page, (name, "not in the HTML report")
     return report
 
 
@@ -69,7 +74,7 @@ def short_tmpdir():
 def start(rmtfs_hil, library, out, tmpdir, *extra):
     env = dict(os.environ, TMPDIR=str(tmpdir))
     return subprocess.Popen([str(rmtfs_hil), "run", str(library), "--json", str(out / "r.json"), "--junit",
-                             str(out / "r.xml"), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             str(out / "r.xml"), "--report", str(out / "html"), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
 
 
@@ -90,7 +95,7 @@ def test_reports_hold_every_finished_scenario_whatever_ends_the_run(rmtfs_hil, t
         time.sleep(0.02)  # two at once would be one pending signal
         run.send_signal(signal.SIGINT)
     run.communicate(timeout=60)
-    report = reports_hold(out / "r.json", out / "r.xml", ["a-first", "b-second"])
+    report = reports_hold(out / "r.json", out / "r.xml", ["a-first", "b-second"], out / "html")
     assert report["interrupted"], "a report of an unfinished run must say so"
     if how == "SIGHUP":
         assert run.returncode == 130  # stopped as for Ctrl-C, reports written
@@ -101,7 +106,8 @@ def test_reports_hold_every_finished_scenario_whatever_ends_the_run(rmtfs_hil, t
         # orderly stop was already done: either way the reports hold.
         assert run.returncode in (130, -signal.SIGINT), run.returncode
     if how != "SIGKILL":  # a kill mid-write may leave a partial file: the next run removes it
-        assert not [p for p in out.iterdir() if p.name.startswith(".")], list(out.iterdir())
+        for directory in (out, out / "html"):
+            assert not [p for p in directory.iterdir() if p.name.startswith(".")], list(directory.iterdir())
 
 
 def test_a_killed_runs_world_is_removed_by_the_next_run(rmtfs_hil, tmp_path, short_tmpdir):
@@ -132,11 +138,11 @@ def test_output_piped_into_head_still_writes_whole_reports(rmtfs_hil, tmp_path):
     library = write_all(tmp_path / "lib", *(quick(f"q{i}") for i in range(4)))
     out = tmp_path / "out"
     out.mkdir()
-    command = (f"'{rmtfs_hil}' run '{library}' --json '{out}/r.json' --junit '{out}/r.xml' | head -c 10 >/dev/null;"
-               " echo ${PIPESTATUS[0]}")
+    command = (f"'{rmtfs_hil}' run '{library}' --json '{out}/r.json' --junit '{out}/r.xml' --report '{out}/html'"
+               " | head -c 10 >/dev/null; echo ${PIPESTATUS[0]}")
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "0", result.stdout + result.stderr
-    report = reports_hold(out / "r.json", out / "r.xml", [f"q{i}" for i in range(4)])
+    report = reports_hold(out / "r.json", out / "r.xml", [f"q{i}" for i in range(4)], out / "html")
     assert not report["interrupted"]
 
 

@@ -66,11 +66,48 @@ TEST(World, BacksTheCharDeviceWithARegionSizedFile) {
     EXPECT_TRUE(fs::is_regular_file(world.shared_memory_file()));
     EXPECT_EQ(fs::file_size(world.shared_memory_file()), 0x200000u);
     EXPECT_EQ(fs::read_symlink(world.umockdev_dir() / "dev/.node/qcom_rmtfs_mem1"), "246:1");
-    EXPECT_EQ(read_text(world.chardevs_file()), "246 1 " + world.shared_memory_file().string() + "\n");
+    EXPECT_EQ(read_text(world.devices_file()).substr(0, read_text(world.devices_file()).find('\n') + 1),
+              "c 246 1 " + world.shared_memory_file().string() + "\n");
     EXPECT_TRUE(world.shared_memory_file().is_absolute());
     struct stat socket_info{};
     ASSERT_EQ(::stat((world.umockdev_dir() / "ioctl/_default").c_str(), &socket_info), 0);
     EXPECT_TRUE(S_ISSOCK(socket_info.st_mode)) << "umockdev's preload connects here on open()";
+}
+
+TEST(World, TheEfsPartitionsAreBlockDevicesOverTheStorageFiles) {
+    WorldOptions options;
+    options.partition_size_bytes = 8192;
+    World world = make_world(default_board(), options);
+    fs::path dev = world.umockdev_dir() / "dev";
+    const auto& devices = world.partition_devices();
+    ASSERT_EQ(devices.size(), 4u);
+    EXPECT_EQ(devices[0].label, "modemst1");
+    EXPECT_EQ(devices[0].node, "/dev/sde1");
+    EXPECT_EQ(devices[0].major, 8u);
+    EXPECT_EQ(devices[0].minor, 65u);
+    EXPECT_EQ(devices[0].size_bytes, 8192u);
+    EXPECT_EQ(devices[3].label, "fsc");
+    EXPECT_EQ(devices[3].node, "/dev/sde4");
+    // The node is the storage file: the same bytes whichever name the daemon uses.
+    EXPECT_TRUE(fs::equivalent(dev / "sde1", world.storage_dir() / "modem_fs1"));
+    EXPECT_NE(fs::status(dev / "sde1").permissions() & fs::perms::sticky_bit, fs::perms::none)
+        << "umockdev shows a sticky testbed file as a block device";
+    for (const char* by_name : {"disk/by-partlabel", "block/by-name", "block/platform/soc@0/1d84000.ufshc/by-name"}) {
+        fs::path link = dev / by_name / "modemst2";
+        EXPECT_TRUE(fs::read_symlink(link).is_relative()) << link;
+        EXPECT_TRUE(fs::equivalent(link, world.storage_dir() / "modem_fs2")) << link;
+    }
+    EXPECT_EQ(fs::read_symlink(dev / ".node/sde3"), "8:67");
+    EXPECT_EQ(fs::read_symlink(dev / ".node/disk_by-partlabel_fsg"), "8:67");
+    fs::path sysfs = world.umockdev_dir() / "sys/class/block/sde1";
+    EXPECT_EQ(read_text(sysfs / "size"), "16\n");
+    EXPECT_NE(read_text(sysfs / "uevent").find("PARTNAME=modemst1\n"), std::string::npos);
+    EXPECT_TRUE(fs::equivalent(world.umockdev_dir() / "sys/dev/block/8:65", sysfs));
+    EXPECT_NE(read_text(world.devices_file()).find("b 8 65 " + (dev / "sde1").string() + "\n"), std::string::npos);
+
+    World small = make_world(apq8016_dragonboard_410c());
+    EXPECT_EQ(small.partition_devices()[0].node, "/dev/mmcblk0p8");
+    EXPECT_TRUE(fs::exists(small.umockdev_dir() / "dev/block/platform/soc@0/7824900.mmc/by-name/fsc"));
 }
 
 TEST(World, LaysOutTheModemRemoteproc) {
@@ -231,7 +268,14 @@ TEST(World, LeavesAUsersStorageDirectoryAlone) {
         EXPECT_FALSE(fs::exists(root / "storage"));
         EXPECT_EQ(*world.partition_file("modemst1"), fs::canonical(user_storage.path) / "modem_fs1");
         EXPECT_FALSE(fs::exists(user_storage.path / "modem_fs2")) << "nothing is added to the user's directory";
+        // Only the partition the user's storage has becomes a device.
+        ASSERT_EQ(world.partition_devices().size(), 1u);
+        EXPECT_EQ(world.partition_devices()[0].label, "modemst1");
+        EXPECT_EQ(read_text(world.umockdev_dir() / "dev/disk/by-partlabel/modemst1"), "calibration");
+        EXPECT_FALSE(fs::exists(world.umockdev_dir() / "dev/disk/by-partlabel/modemst2"));
     }
+    EXPECT_EQ(fs::status(user_storage.path / "modem_fs1").permissions() & fs::perms::sticky_bit, fs::perms::none)
+        << "a user's file keeps its mode";
     EXPECT_FALSE(fs::exists(root));
     EXPECT_EQ(read_text(user_storage.path / "modem_fs1"), "calibration");
     EXPECT_EQ(std::distance(fs::directory_iterator(user_storage.path), fs::directory_iterator()), 1);
@@ -271,7 +315,8 @@ TEST(World, ItsRootIsCanonicalSoTheShimCanMatchFdPaths) {
     fs::create_directory_symlink(parent.path / "real", parent.path / "link");
     World world = World::create(parent.path / "link" / "world", default_board()).value();
     EXPECT_EQ(world.root(), fs::canonical(parent.path) / "real" / "world");
-    EXPECT_EQ(read_text(world.chardevs_file()), "246 1 " + (world.root() / "umockdev/dev/qcom_rmtfs_mem1").string() + "\n");
+    EXPECT_TRUE(read_text(world.devices_file())
+                    .starts_with("c 246 1 " + (world.root() / "umockdev/dev/qcom_rmtfs_mem1").string() + "\n"));
 }
 
 TEST(World, SaysWhenUmockdevIsMissing) {

@@ -100,5 +100,40 @@ TEST_F(Ledger, ShortStorageFileLosesAcknowledgedWrites) {
     EXPECT_NE(violations[0].actual.find("shorter"), std::string::npos);
 }
 
+TEST_F(Ledger, AnAcknowledgedWritePastThePartitionsEndIsAViolationEvenWhenStored) {
+    // Sectors 15-17 of a 16-sector partition: a file grows to hold them, a
+    // board's partition cannot.
+    Bytes data = sectors(3, 0x5e);
+    ledger.resolved(ledger.invoked("modemst1", 15, data), WriteOutcome::ok);
+    Bytes grown = with(sectors(18, 0), 15, data);
+    auto violations = ledger.check("modemst1", grown);
+    ASSERT_EQ(violations.size(), 1u);
+    EXPECT_EQ(violations[0].kind, ViolationKind::write_past_end);
+    EXPECT_EQ(violations[0].describe(),
+              "modemst1 sectors 16-17: acknowledged write past the partition's end: expected a refusal: the partition "
+              "ends at sector 16, found write #0 acknowledged");
+    EXPECT_TRUE(ledger.check("other", grown).empty()) << "another partition's ledger is not this one's";
+}
+
+TEST_F(Ledger, ARefusedWritePastTheEndNeedsNothingThere) {
+    // A block device stores what fits and refuses the rest: storage does not
+    // grow, and nothing past the end had to be stored.
+    Bytes data = sectors(3, 0x5e);
+    ledger.resolved(ledger.invoked("modemst1", 15, data), WriteOutcome::failed);
+    EXPECT_TRUE(ledger.check("modemst1", with(image, 15, sectors(1, 0x5e))).empty());
+    EXPECT_TRUE(ledger.check("modemst1", image).empty());
+    // Within the partition a sector still has to be one of what was allowed.
+    auto torn = ledger.check("modemst1", with(image, 15, sectors(1, 0x77)));
+    ASSERT_EQ(torn.size(), 1u);
+    EXPECT_EQ(torn[0].first_sector, 15u);
+}
+
+TEST_F(Ledger, AReadPastTheEndMustReturnZeros) {
+    EXPECT_FALSE(ledger.read_returned("modemst1", 16, sectors(2, 0x00)));
+    auto garbage = ledger.read_returned("modemst1", 20, sectors(1, 0x01));
+    ASSERT_TRUE(garbage);
+    EXPECT_EQ(garbage->kind, ViolationKind::read_mismatch);
+}
+
 }  // namespace
 }  // namespace rmtfs_hil::sim

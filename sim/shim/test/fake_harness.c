@@ -1,7 +1,7 @@
 /* A toy harness for the shim's own tests: serves shim_protocol.h with a crude
  * one-node fabric (ports, loopback delivery, ENETRESET when the control port
  * is bound, confirm_rx answered by a "resume" datagram), a name service that
- * knows one server, a remoteproc0 state machine, a world with two chardevs,
+ * knows one server, a remoteproc0 state machine, a world with two char devices and a block device,
  * and watched files answered by rules the command sets and logged for it to
  * read back (fake_harness_ops.h); runs one command under the shim and exits
  * with its status.
@@ -9,7 +9,7 @@
  *   fake_harness --shim LIB [--expect-line TEXT] [--no-watch] -- COMMAND [ARG...]
  *
  * The command's environment: LD_PRELOAD=LIB, RMTFS_HIL_SOCKET,
- * RMTFS_HIL_WORLD (a directory holding "chardevs" and the files it lists,
+ * RMTFS_HIL_WORLD (a directory holding "devices" and the files it lists,
  * qcom_rmtfs_mem1 as char device 247:1 and qcom_rmtfs_mem2 as 247:2) and,
  * unless --no-watch, RMTFS_HIL_WATCH (see fake_harness_ops.h). With
  * --expect-line, the command's stdout is captured, echoed, and must contain
@@ -386,6 +386,15 @@ static void handle(struct connection *c, const struct shim_request *r, const uin
         if (!c->remoteproc)
             return protocol_error(c, "remoteproc write before open");
         return reply(c, write_remoteproc_state((const char *)payload, length), 0, (uint32_t)length, NULL, 0);
+    case SHIM_OP_DEVICE_REFUSED: {
+        if (is_socket || c->remoteproc || c->file || length == 0 || length >= PATH_MAX)
+            return protocol_error(c, "bad SHIM_OP_DEVICE_REFUSED");
+        char refused[PATH_MAX];
+        memcpy(refused, payload, length);
+        refused[length] = '\0';
+        record(c, r->op, r, refused);
+        return reply(c, 0, 0, 0, NULL, 0);
+    }
     case SHIM_OP_FILE_OPEN: {
         if (is_socket || c->remoteproc || c->file || length == 0 || length >= PATH_MAX)
             return protocol_error(c, "bad SHIM_OP_FILE_OPEN");
@@ -505,7 +514,7 @@ static void make_world(char *socket_path, char *world_dir)
     snprintf(world_dir, PATH_MAX, "%.4000s/world", work_dir);
     if (mkdir(world_dir, 0755) != 0)
         die(world_dir);
-    char path[PATH_MAX + 64], text[2 * PATH_MAX + 256];
+    char path[PATH_MAX + 64], text[3 * PATH_MAX + 512];
     snprintf(path, sizeof path, "%s/qcom_rmtfs_mem1", world_dir);
     char page[4097];
     memset(page, 0, sizeof page - 1);
@@ -516,9 +525,13 @@ static void make_world(char *socket_path, char *world_dir)
     char watched_chardev[PATH_MAX + 64];
     snprintf(watched_chardev, sizeof watched_chardev, "%s/%s", world_dir, FAKE_WATCHED_CHARDEV);
     write_bytes(watched_chardev, page, 4096, 0640);
-    snprintf(text, sizeof text, "# test world\n%d %d %s\n%d %d %s\n", chardev_major, chardev_minor, path,
-             chardev_major, FAKE_WATCHED_CHARDEV_MINOR, watched_chardev);
-    snprintf(path, sizeof path, "%s/chardevs", world_dir);
+    char block_device[PATH_MAX + 64];
+    snprintf(block_device, sizeof block_device, "%s/%s", world_dir, FAKE_BLOCK_DEVICE);
+    write_bytes(block_device, page, 4096, 0660);
+    snprintf(text, sizeof text, "# test world\nc %d %d %s\nc %d %d %s\nb %d %d %s\n", chardev_major, chardev_minor,
+             path, chardev_major, FAKE_WATCHED_CHARDEV_MINOR, watched_chardev, FAKE_BLOCK_DEVICE_MAJOR,
+             FAKE_BLOCK_DEVICE_MINOR, block_device);
+    snprintf(path, sizeof path, "%s/devices", world_dir);
     write_file(path, text, 0644);
     snprintf(path, sizeof path, "%s/%s", work_dir, FAKE_WATCHED_DIR);
     if (mkdir(path, 0755) != 0)

@@ -15,12 +15,16 @@
  * WORK its private directory (the parent of RMTFS_HIL_WORLD):
  *   WORK/watched/           every file below it
  *   WORK/exact              that file only
- *   WORLD/qcom_rmtfs_mem2   a watched char device (chardevs: 247:2)
+ *   WORLD/qcom_rmtfs_mem2   a watched char device (devices: c 247 2)
+ * (WORLD/sde1 is on the device list as block device 8:65, unwatched)
  * and entries the shim must ignore: an empty one, a relative one. */
 #define FAKE_WATCHED_DIR "watched"
 #define FAKE_WATCHED_EXACT "exact"
 #define FAKE_WATCHED_CHARDEV "qcom_rmtfs_mem2"
 #define FAKE_WATCHED_CHARDEV_MINOR 2
+#define FAKE_BLOCK_DEVICE "sde1"
+#define FAKE_BLOCK_DEVICE_MAJOR 8
+#define FAKE_BLOCK_DEVICE_MINOR 65
 
 enum fake_harness_op {
     /* Payload: struct fake_file_rule, then the file's absolute path (no NUL).
@@ -57,7 +61,8 @@ enum fake_record_kind {
 
 enum { fake_record_path_max = 200, fake_snapshot_bytes = 8 };
 
-/* One SHIM_OP_FILE_* request (op), or an event (enum fake_record_kind). */
+/* One SHIM_OP_FILE_* or SHIM_OP_DEVICE_REFUSED request (op), or an event
+ * (enum fake_record_kind). */
 struct fake_file_record {
     uint32_t op;
     uint32_t flags, node, port, value, reserved; /* as the request carried them */

@@ -723,11 +723,33 @@ static void chardev_fstat(void)
     char back[4];
     CHECK(pread(fd, back, 4, 100) == 4 && memcmp(back, "EFS!", 4) == 0, "pread passes through");
 
-    snprintf(path, sizeof path, "%s/chardevs", world);
+    snprintf(path, sizeof path, "%s/devices", world);
     int other = open(path, O_RDONLY);
     REQUIRE(other >= 0);
     CHECK(fstat(other, &st) == 0 && S_ISREG(st.st_mode), "an unlisted file stays regular");
     close(other);
+    close(fd);
+}
+
+/* A partition of the world (`rmtfs -P`): a block device with no size, as the
+ * kernel's fstat() of one says; its bytes are the file's. */
+static void block_device_fstat(void)
+{
+    const char *world = getenv(SHIM_ENV_WORLD);
+    REQUIRE(world != NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", world, FAKE_BLOCK_DEVICE);
+    int fd = open(path, O_RDWR);
+    REQUIRE(fd >= 0);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && S_ISBLK(st.st_mode), "fstat: a block device, mode %o", st.st_mode);
+    CHECK(major(st.st_rdev) == FAKE_BLOCK_DEVICE_MAJOR && minor(st.st_rdev) == FAKE_BLOCK_DEVICE_MINOR,
+          "st_rdev %u:%u", major(st.st_rdev), minor(st.st_rdev));
+    CHECK(st.st_size == 0 && st.st_blocks == 0, "no size, as a block device: %lld", (long long)st.st_size);
+    struct statx sx;
+    CHECK(statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0 && S_ISBLK(sx.stx_mode) && sx.stx_size == 0,
+          "statx(AT_EMPTY_PATH): mode %o size %llu", sx.stx_mode, (unsigned long long)sx.stx_size);
+    CHECK(lseek(fd, 0, SEEK_END) == 4096, "lseek(SEEK_END) gives its size, as for a block device");
     close(fd);
 }
 
@@ -1401,6 +1423,74 @@ static void watch_list_unset(void)
     close(fd);
 }
 
+/* ---- the host's block devices ---------------------------------------------- */
+
+enum { skipped_exit_status = 77 /* ctest's SKIP_RETURN_CODE */ };
+
+/* A block device node of the host's kind, or skip. mknod needs CAP_MKNOD;
+ * without it, any block device in /dev will do: the shim refuses before the
+ * open, so nothing is opened either way. */
+static bool host_block_device(char *path, size_t capacity)
+{
+    work_path(path, capacity, "host-disk");
+    unlink(path);
+    if (mknod(path, S_IFBLK | 0600, makedev(7, 250)) == 0)
+        return true;
+    DIR *dev = opendir("/dev");
+    if (dev == NULL)
+        return false;
+    bool found = false;
+    for (struct dirent *entry; !found && (entry = readdir(dev)) != NULL;) {
+        struct stat st;
+        snprintf(path, capacity, "/dev/%s", entry->d_name);
+        found = lstat(path, &st) == 0 && S_ISBLK(st.st_mode);
+    }
+    closedir(dev);
+    return found;
+}
+
+static void host_block_devices_refused(void)
+{
+    char disk[PATH_MAX];
+    if (!host_block_device(disk, sizeof disk)) {
+        printf("SKIP: no block device node can be made (no CAP_MKNOD) or found in /dev\n");
+        exit(skipped_exit_status);
+    }
+    errno = 0;
+    CHECK(open(disk, O_RDWR) == -1 && errno == EACCES, "open(O_RDWR) of %s refused with EACCES, got errno %d", disk,
+          errno);
+    CHECK(open(disk, O_RDONLY) == -1 && errno == EACCES, "read-only too");
+    char link[PATH_MAX];
+    work_path(link, sizeof link, "by-partlabel-modemst1");
+    unlink(link);
+    REQUIRE(symlink(disk, link) == 0);
+    CHECK(open(link, O_RDWR) == -1 && errno == EACCES, "through a symlink");
+    char directory[PATH_MAX];
+    snprintf(directory, sizeof directory, "%s", link);
+    *strrchr(directory, '/') = '\0';
+    int dirfd = open(directory, O_RDONLY | O_DIRECTORY);
+    REQUIRE(dirfd >= 0);
+    CHECK(openat(dirfd, strrchr(link, '/') + 1, O_WRONLY) == -1 && errno == EACCES, "openat, relative");
+    close(dirfd);
+    errno = 0;
+    CHECK(fopen(disk, "r+") == NULL && errno == EACCES, "fopen");
+    int path_only = open(disk, O_PATH);
+    CHECK(path_only >= 0, "O_PATH reaches no device: allowed");
+    if (path_only >= 0)
+        close(path_only);
+    int null_device = open("/dev/null", O_WRONLY);
+    CHECK(null_device >= 0, "a character device of the host is not a disk");
+    if (null_device >= 0)
+        close(null_device);
+    CHECK(count_records(SHIM_OP_DEVICE_REFUSED, disk) == 3, "the harness heard of each refusal by the disk's name: %zu",
+          count_records(SHIM_OP_DEVICE_REFUSED, disk));
+    CHECK(count_records(SHIM_OP_DEVICE_REFUSED, link) == 2, "and by the link's: %zu",
+          count_records(SHIM_OP_DEVICE_REFUSED, link));
+    unlink(link);
+    if (strncmp(disk, "/dev/", 5) != 0)
+        unlink(disk);
+}
+
 /* ---- without a harness ------------------------------------------------------ */
 
 static void errno_kept_on_pass_through(void)
@@ -1495,6 +1585,8 @@ static const struct {
     {"watched_harness_hangs_up", watched_harness_hangs_up},
     {"watched_concurrent_io", watched_concurrent_io},
     {"watch_list_unset", watch_list_unset},
+    {"block_device_fstat", block_device_fstat},
+    {"host_block_devices_refused", host_block_devices_refused},
     {"errno_kept_on_pass_through", errno_kept_on_pass_through},
     {"no_harness_configured", no_harness_configured},
     {"harness_unreachable", harness_unreachable},

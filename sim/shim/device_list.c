@@ -1,7 +1,7 @@
-/* The world's chardevs list, parsed once into a fixed table (no allocation:
+/* The world's device list, parsed once into a fixed table (no allocation:
  * fstat() may run anywhere). */
 #define _GNU_SOURCE
-#include "chardev.h"
+#include "device_list.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,19 +17,18 @@
 #include "shim_config.h"
 
 enum {
-    chardev_entries_max = 16,
-    chardevs_file_max_bytes = 64 * 1024,
+    device_entries_max = 32,
+    devices_file_max_bytes = 64 * 1024,
 };
 
-struct chardev {
-    unsigned major;
-    unsigned minor;
+struct device {
+    struct device_identity identity;
     char path[PATH_MAX];
 };
 
-static struct chardev chardevs[chardev_entries_max];
-static size_t chardev_count;
-static pthread_once_t chardevs_once = PTHREAD_ONCE_INIT;
+static struct device devices[device_entries_max];
+static size_t device_count;
+static pthread_once_t devices_once = PTHREAD_ONCE_INIT;
 
 static void parse_line(char *line, unsigned line_number)
 {
@@ -37,9 +36,11 @@ static void parse_line(char *line, unsigned line_number)
         line++;
     if (*line == '\0' || *line == '#')
         return;
+    char type = *line++;
     char *end;
     unsigned long major = strtoul(line, &end, 10);
-    bool ok = end != line && (*end == ' ' || *end == '\t');
+    bool ok = (type == 'c' || type == 'b') && (*line == ' ' || *line == '\t') && end != line &&
+              (*end == ' ' || *end == '\t');
     line = end;
     unsigned long minor = ok ? strtoul(line, &end, 10) : 0;
     ok = ok && end != line && (*end == ' ' || *end == '\t');
@@ -51,39 +52,40 @@ static void parse_line(char *line, unsigned line_number)
                                line[path_length - 1] == '\r'))
         line[--path_length] = '\0';
     ok = ok && line[0] == '/' && path_length < PATH_MAX && major <= 0xfff && minor <= 0xfffff;
-    if (!ok || chardev_count == chardev_entries_max) {
-        shim_debug("chardevs line %u ignored: %s", line_number,
-                   ok ? "more than the table holds" : "want \"MAJOR MINOR /absolute/path\"");
+    if (!ok || device_count == device_entries_max) {
+        shim_debug("devices line %u ignored: %s", line_number,
+                   ok ? "more than the table holds" : "want \"c|b MAJOR MINOR /absolute/path\"");
         return;
     }
-    struct chardev *entry = &chardevs[chardev_count++];
-    entry->major = (unsigned)major;
-    entry->minor = (unsigned)minor;
+    struct device *entry = &devices[device_count++];
+    entry->identity.type = type;
+    entry->identity.major = (unsigned)major;
+    entry->identity.minor = (unsigned)minor;
     memcpy(entry->path, line, path_length + 1);
 }
 
-static void load_chardevs(void)
+static void load_devices(void)
 {
     int saved_errno = errno;
     const char *world = shim_config()->world_dir;
     char path[PATH_MAX];
-    if (world[0] == '\0' || snprintf(path, sizeof path, "%s/chardevs", world) >= (int)sizeof path)
+    if (world[0] == '\0' || snprintf(path, sizeof path, "%s/devices", world) >= (int)sizeof path)
         goto out;
-    static char text[chardevs_file_max_bytes + 1];
+    static char text[devices_file_max_bytes + 1];
     int fd = raw_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        shim_debug("no chardevs in the world: %s: %s", path, strerror(errno));
+        shim_debug("no device list in the world: %s: %s", path, strerror(errno));
         goto out;
     }
     size_t length = 0;
     for (;;) {
-        ssize_t n = raw_read(fd, text + length, chardevs_file_max_bytes - length);
+        ssize_t n = raw_read(fd, text + length, devices_file_max_bytes - length);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         length += (size_t)n;
-        if (length == chardevs_file_max_bytes)
+        if (length == devices_file_max_bytes)
             break;
     }
     raw_close(fd);
@@ -99,12 +101,12 @@ out:
     errno = saved_errno;
 }
 
-bool chardev_of_fd(int fd, unsigned *major, unsigned *minor)
+bool device_of_fd(int fd, struct device_identity *identity)
 {
     if (shim_config()->world_dir[0] == '\0')
         return false;
-    pthread_once(&chardevs_once, load_chardevs);
-    if (chardev_count == 0 || fd < 0)
+    pthread_once(&devices_once, load_devices);
+    if (device_count == 0 || fd < 0)
         return false;
     int saved_errno = errno;
     char link[64];
@@ -116,10 +118,9 @@ bool chardev_of_fd(int fd, unsigned *major, unsigned *minor)
     if (length <= 0)
         return false;
     path[length] = '\0';
-    for (size_t i = 0; i < chardev_count; i++) {
-        if (strcmp(path, chardevs[i].path) == 0) {
-            *major = chardevs[i].major;
-            *minor = chardevs[i].minor;
+    for (size_t i = 0; i < device_count; i++) {
+        if (strcmp(path, devices[i].path) == 0) {
+            *identity = devices[i].identity;
             return true;
         }
     }
