@@ -19,6 +19,15 @@ packages=(
   # scenario files checked against their JSON Schema; the HTML report rendered
   # in a real headless browser
   python3-jsonschema chromium
+  # real boards: the real adb client and server; the board agent cross-built
+  # for aarch64 and run under qemu-user
+  adb g++-aarch64-linux-gnu qemu-user-static
+  # LAVA lab integration (hil/lava): LAVA's own schemas check the test
+  # definitions and job templates, and LAVA's dispatcher (lava-run) runs the
+  # test definitions against this machine as an ssh device, served by
+  # dropbear (Debian's scp needs an sftp-server on the far side); the
+  # definitions fetch the agent with curl
+  lava-common lava-dispatcher dropbear-bin openssh-sftp-server curl
 )
 
 missing=()
@@ -40,3 +49,11 @@ if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -q
 "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# LAVA's dispatcher comes with a worker service that, on a machine booted
+# with systemd, starts and waits for a LAVA server. A lab's own worker is left
+# alone; one this script just installed (for the tests) is stopped and disabled.
+if [[ " ${missing[*]} " == *" lava-dispatcher "* && -d /run/systemd/system ]]; then
+  "${SUDO[@]}" systemctl disable --now lava-worker.service >/dev/null 2>&1 || true
+  echo "ci/setup.sh: disabled lava-worker.service (installed for the tests, not to serve a lab)"
+fi

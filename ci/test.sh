@@ -42,6 +42,13 @@ for preset in default sanitize; do
   grep -h '^\[ libqrtr \]' "$builddir/Testing/Temporary/LastTest.log" | sed "s/^/    [$preset] /"
 done
 
+# The board agent: rmtfs-hil cross-built for aarch64, static; the pytest
+# suites run it under qemu-user (tests/python/test_agent_aarch64.py).
+if ci/build.sh aarch64; then passed=$((passed + 1)); else
+  echo "ci/test.sh: build of the aarch64 agent failed" >&2
+  failed=$((failed + 1))
+fi
+
 for builddir in build build-sanitize; do
   echo "==> pytest (/usr/bin/python3) against $builddir"
   RMTFS_HIL_BUILD_DIR="$PWD/$builddir" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python \

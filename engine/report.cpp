@@ -204,9 +204,59 @@ TraceEntry trace_entry(const nlohmann::json& je, const std::string& scenario) {
     return e;
 }
 
+ScenarioResult scenario_result(const nlohmann::json& js) {
+    if (!js.is_object()) throw std::runtime_error("a scenario's result is a JSON object");
+    ScenarioResult s;
+    get(js, "name", s.name);
+    get(js, "description", s.description);
+    get(js, "file", s.file);
+    get(js, "tags", s.tags);
+    s.verdict = named_or_throw<Verdict>(js, "verdict", s.name);
+    get(js, "reason", s.reason);
+    get(js, "known_issue", s.known_issue);
+    s.known_status = named_or_throw<KnownStatus>(js, "known_status", s.name);
+    get(js, "duration_ms", s.duration_ms);
+    get(js, "seed", s.seed);
+    get(js, "reproduce", s.reproduce);
+    get(js, "ledger_verdict", s.ledger_verdict);
+    get(js, "ledger_violations", s.ledger_violations);
+    get(js, "coupling", s.coupling);
+    get(js, "faults", s.faults);
+    get(js, "modem_up_at_end", s.modem_up_at_end);
+    get(js, "data_lost", s.data_lost);
+    if (auto it = js.find("recovery_ms"); it != js.end() && !it->is_null()) s.recovery_ms = it->get<double>();
+    get(js, "daemon_log", s.daemon_log);
+    for (const auto& jstep : js.value("steps", nlohmann::json::array())) {
+        StepResult step;
+        get(jstep, "index", step.index);
+        get(jstep, "kind", step.kind);
+        get(jstep, "note", step.note);
+        step.status = named_or_throw<StepStatus>(jstep, "status", s.name);
+        get(jstep, "message", step.message);
+        get(jstep, "started_ms", step.started_ms);
+        get(jstep, "ended_ms", step.ended_ms);
+        get(jstep, "where", step.where);
+        s.steps.push_back(std::move(step));
+    }
+    for (const auto& je : js.value("trace", nlohmann::json::array())) s.trace.push_back(trace_entry(je, s.name));
+    return s;
+}
+
 }  // namespace
 
 std::string trace_event_json(const TraceEntry& event) { return to_json(event).dump(); }
+
+std::string scenario_json_line(const ScenarioResult& result) {
+    return to_json(result).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+ScenarioResult read_scenario_json(std::string_view line) {
+    try {
+        return scenario_result(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::exception& e) {
+        throw std::runtime_error(std::string("malformed scenario result JSON: ") + e.what());
+    }
+}
 
 RunReport read_json(std::istream& in) {
     try {
@@ -222,42 +272,7 @@ RunReport read_json(std::istream& in) {
         get(j, "interrupted", r.interrupted);
         get(j, "duration_ms", r.duration_ms);
         get(j, "command", r.command);
-        for (const auto& js : j.value("scenarios", nlohmann::json::array())) {
-            ScenarioResult s;
-            get(js, "name", s.name);
-            get(js, "description", s.description);
-            get(js, "file", s.file);
-            get(js, "tags", s.tags);
-            s.verdict = named_or_throw<Verdict>(js, "verdict", s.name);
-            get(js, "reason", s.reason);
-            get(js, "known_issue", s.known_issue);
-            s.known_status = named_or_throw<KnownStatus>(js, "known_status", s.name);
-            get(js, "duration_ms", s.duration_ms);
-            get(js, "seed", s.seed);
-            get(js, "reproduce", s.reproduce);
-            get(js, "ledger_verdict", s.ledger_verdict);
-            get(js, "ledger_violations", s.ledger_violations);
-            get(js, "coupling", s.coupling);
-            get(js, "faults", s.faults);
-            get(js, "modem_up_at_end", s.modem_up_at_end);
-            get(js, "data_lost", s.data_lost);
-            if (auto it = js.find("recovery_ms"); it != js.end() && !it->is_null()) s.recovery_ms = it->get<double>();
-            get(js, "daemon_log", s.daemon_log);
-            for (const auto& jstep : js.value("steps", nlohmann::json::array())) {
-                StepResult step;
-                get(jstep, "index", step.index);
-                get(jstep, "kind", step.kind);
-                get(jstep, "note", step.note);
-                step.status = named_or_throw<StepStatus>(jstep, "status", s.name);
-                get(jstep, "message", step.message);
-                get(jstep, "started_ms", step.started_ms);
-                get(jstep, "ended_ms", step.ended_ms);
-                get(jstep, "where", step.where);
-                s.steps.push_back(std::move(step));
-            }
-            for (const auto& je : js.value("trace", nlohmann::json::array())) s.trace.push_back(trace_entry(je, s.name));
-            r.scenarios.push_back(std::move(s));
-        }
+        for (const auto& js : j.value("scenarios", nlohmann::json::array())) r.scenarios.push_back(scenario_result(js));
         return r;
     } catch (const nlohmann::json::exception& e) {
         throw std::runtime_error(std::string("malformed report JSON: ") + e.what());

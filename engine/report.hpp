@@ -151,6 +151,11 @@ Summary summarise(const RunReport& report);
 void write_json(const RunReport& report, std::ostream& out);
 // The inverse of write_json. Throws std::runtime_error on malformed input.
 RunReport read_json(std::istream& in);
+// One scenario's result as one line of JSON, as write_json writes it under
+// "scenarios" (what the board agent streams to the host), and its inverse,
+// which throws std::runtime_error on malformed input.
+std::string scenario_json_line(const ScenarioResult& result);
+ScenarioResult read_scenario_json(std::string_view line);
 // One trace event as a JSON object, as write_json writes it under "trace"
 // (the fields are documented in scenarios/README.md, "The JSON report").
 std::string trace_event_json(const TraceEntry& event);

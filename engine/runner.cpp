@@ -258,7 +258,7 @@ ScenarioResult ScenarioRun::run() {
         finish_with(Verdict::skip, *why);
         return result_;
     }
-    auto created = options_.make_target(s_, TargetOptions{options_.server, seed_, options_.interrupted});
+    auto created = options_.make_target(s_, TargetOptions{options_.server, options_.board, seed_, options_.interrupted});
     if (!created) {
         finish_with(Verdict::error, "the harness could not build the world: " + created.error());
         result_.known_status = known_issue_status(s_, Outcome{result_.verdict, finding_, failed_step_});

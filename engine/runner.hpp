@@ -21,6 +21,8 @@ using TargetFactory =
 
 struct RunOptions {
     std::string server = "/usr/bin/rmtfs";
+    // The board of scenarios that name none (--board).
+    const server::BoardProfile* board = &server::default_board();
     std::optional<std::uint64_t> seed;  // overrides the scenario's
     TargetKind target = TargetKind::sim;
     // The world each scenario runs in, and what it can do (checked before it is made).

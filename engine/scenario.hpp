@@ -76,7 +76,9 @@ struct StorageSetup {
 };
 
 struct Setup {
-    std::string board = "sdm845";      // a board profile's name (server/board_profile.hpp)
+    // A built-in board profile's name (server/boards/); nothing: the run's
+    // board (--board), SDM845 by default.
+    std::optional<std::string> board;
     sim::CouplingPolicy coupling = sim::CouplingPolicy::manual;
     bool recovery = true;              // a crashed modem is restarted
     NameServiceMode name_service = NameServiceMode::kernel;  // none: qrtr-ns may be started by a step

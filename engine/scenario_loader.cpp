@@ -169,7 +169,7 @@ void Loader::load_setup(const Field& f) {
     Setup& setup = scenario_.setup;
     reader_.check_keys(f, {"board", "coupling", "recovery", "name_service", "server", "modems", "storage",
                            "watch_storage_reads", "watch_memory_io"});
-    reader_.get_name(reader_.field(f, "board"), setup.board, board_names(), "board");
+    if (std::string board; reader_.get_name(reader_.field(f, "board"), board, board_names(), "board")) setup.board = board;
     reader_.get_enum(reader_.field(f, "coupling"), setup.coupling, "coupling");
     reader_.get_bool(reader_.field(f, "recovery"), setup.recovery);
     reader_.get_enum(reader_.field(f, "name_service"), setup.name_service, "name service");

@@ -18,8 +18,8 @@ constexpr std::uint32_t extra_modem_first_node = 10;
 // A scenario built in code, not loaded, may name a board there is none of.
 Expected<RigOptions, std::string> rig_options(const Scenario& s, const TargetOptions& run) {
     RigOptions options;
-    options.board = server::find_board(s.setup.board);
-    if (options.board == nullptr) return unexpected("no board profile named '" + s.setup.board + "'");
+    options.board = s.setup.board ? server::find_board(*s.setup.board) : run.board;
+    if (options.board == nullptr) return unexpected("no board profile named '" + *s.setup.board + "'");
     options.server = run.server;
     options.server_args = s.setup.server.args;
     options.restart.enabled = s.setup.server.restart.enabled;

@@ -11,11 +11,14 @@
 #include "engine/scenario.hpp"
 #include "engine/target.hpp"
 #include "proto/expected.hpp"
+#include "server/board_profile.hpp"
 
 namespace rmtfs_hil::engine {
 
 struct TargetOptions {
     std::string server = "/usr/bin/rmtfs";  // the daemon's binary
+    // The board of scenarios that name none (--board).
+    const server::BoardProfile* board = &server::default_board();
     std::uint64_t seed = 1;
     // Asked while the world runs: true ends waits early (Ctrl-C).
     Interrupt interrupted;

@@ -59,8 +59,9 @@ E value_named(const std::string& what, const std::string& name) {
 
 engine::RigOptions to_options(const PyRigOptions& o) {
     engine::RigOptions options;
-    options.board = server::find_board(o.board);
-    if (options.board == nullptr) bad("unknown board '" + o.board + "'");
+    auto board = server::resolve_board(o.board);
+    if (!board) bad(board.error());
+    options.board = *board;
     options.server = o.server;
     options.server_args = o.server_args;
     options.coupling = value_named<sim::CouplingPolicy>("coupling policy", o.coupling);
@@ -139,7 +140,7 @@ PYBIND11_MODULE(rmtfs_hil, m) {
 
     py::class_<PyRigOptions>(m, "RigOptions")
         .def(py::init<>())
-        .def_readwrite("board", &PyRigOptions::board, "board profile: sdm845 (default) or apq8016")
+        .def_readwrite("board", &PyRigOptions::board, "board profile: a built-in name (sdm845, the default; apq8016; qcm6490) or a board file path")
         .def_readwrite("server", &PyRigOptions::server, "the daemon's binary")
         .def_readwrite("server_args", &PyRigOptions::server_args, "its arguments; '{storage}' is the storage dir")
         .def_readwrite("coupling", &PyRigOptions::coupling, "manual, rmtfs-sysfs, mem-open or service-watch")

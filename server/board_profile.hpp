@@ -1,13 +1,19 @@
 // A board, as the daemon and the modem see it: where the shared memory is,
 // which remoteproc is the modem, which EFS partitions exist. Data, not code:
-// a new board is a new table entry.
+// a board is a small JSON file (server/boards/, its schema in
+// server/boards/board.schema.json); the files there are built in, and a
+// user's own file can be named wherever a board is (--board FILE).
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "proto/expected.hpp"
 
 namespace rmtfs_hil::server {
 
@@ -46,6 +52,7 @@ struct ModemRemoteproc {
 struct EfsPartition {
     std::string label;      // "modemst1"
     std::string file_name;  // "modem_fs1"
+    std::optional<std::uint64_t> size_bytes;  // on the real board, when the profile knows it
 };
 
 // The disk the EFS partitions are on, as the world's /dev shows it: the
@@ -80,12 +87,22 @@ struct BoardProfile {
     const EfsPartition* partition(std::string_view label) const;
 };
 
-const BoardProfile& sdm845_dragonboard_845c();
-const BoardProfile& apq8016_dragonboard_410c();
+// A profile from a board file's text; `origin` (its path) names it in the
+// error, with the member at fault ("board.json: /modem/node: ...").
+Expected<BoardProfile, std::string> parse_board(std::string_view text, const std::string& origin);
+Expected<BoardProfile, std::string> load_board_file(const std::filesystem::path& path);
+
+// The built-in boards (server/boards/*.json), by name.
+std::span<const BoardProfile* const> known_boards();
 // The board a run uses when none is named: SDM845 / Dragonboard 845c.
 const BoardProfile& default_board();
-std::span<const BoardProfile* const> known_boards();
-// By BoardProfile::name; nullptr when unknown.
+// A built-in board by BoardProfile::name; nullptr when unknown.
 const BoardProfile* find_board(std::string_view name);
+// What --board takes: a built-in board's name, or a board file (a path: it
+// holds a '/' or ends in ".json"). A file's profile lives until the process
+// ends. The error says which boards there are, or what is wrong with the file.
+Expected<const BoardProfile*, std::string> resolve_board(std::string_view name_or_file);
+// "sdm845 (SDM845 / Dragonboard 845c), ..." for help texts and errors.
+std::string describe_known_boards();
 
 }  // namespace rmtfs_hil::server

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <fstream>
 #include <filesystem>
+#include <span>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 namespace rmtfs_hil::server {
@@ -35,9 +37,10 @@ struct WaitCall {
     int arg = 0;  // which argument holds the timeout
 };
 
-// The calls that wait for input. nanosleep and friends are not among them:
-// a sleeping thread will wake by itself.
-constexpr WaitCall wait_calls[] = {
+// The calls that wait for input, by the numbers of the build's own
+// architecture. nanosleep and friends are not among them: a sleeping thread
+// will wake by itself.
+constexpr WaitCall native_calls[] = {
 #ifdef SYS_select
     {SYS_select, "select", Timeout::pointer_arg, 4},
 #endif
@@ -72,6 +75,77 @@ constexpr WaitCall wait_calls[] = {
     {SYS_rt_sigtimedwait, "rt_sigtimedwait", Timeout::pointer_arg, 2},
 };
 
+// The same calls by the numbers of the two architectures a daemon may have
+// when it is not the build's: the board agent for aarch64 runs this
+// machine's x86_64 daemon under qemu-user, and /proc shows the daemon's
+// numbers. Checked against the build's own table below, on each.
+constexpr WaitCall x86_64_calls[] = {
+    {23, "select", Timeout::pointer_arg, 4},       {270, "pselect6", Timeout::pointer_arg, 4},
+    {7, "poll", Timeout::negative_int_arg, 2},     {271, "ppoll", Timeout::pointer_arg, 2},
+    {232, "epoll_wait", Timeout::negative_int_arg, 3}, {281, "epoll_pwait", Timeout::negative_int_arg, 3},
+    {441, "epoll_pwait2", Timeout::pointer_arg, 3}, {45, "recvfrom", Timeout::none},
+    {47, "recvmsg", Timeout::none},                {299, "recvmmsg", Timeout::pointer_arg, 4},
+    {0, "read", Timeout::none},                    {19, "readv", Timeout::none},
+    {288, "accept4", Timeout::none},               {43, "accept", Timeout::none},
+    {202, "futex", Timeout::pointer_arg, 3},       {61, "wait4", Timeout::none},
+    {247, "waitid", Timeout::none},                {34, "pause", Timeout::none},
+    {130, "rt_sigsuspend", Timeout::none},         {128, "rt_sigtimedwait", Timeout::pointer_arg, 2},
+};
+constexpr WaitCall aarch64_calls[] = {
+    {72, "pselect6", Timeout::pointer_arg, 4},     {73, "ppoll", Timeout::pointer_arg, 2},
+    {22, "epoll_pwait", Timeout::negative_int_arg, 3}, {441, "epoll_pwait2", Timeout::pointer_arg, 3},
+    {207, "recvfrom", Timeout::none},              {212, "recvmsg", Timeout::none},
+    {243, "recvmmsg", Timeout::pointer_arg, 4},    {63, "read", Timeout::none},
+    {65, "readv", Timeout::none},                  {242, "accept4", Timeout::none},
+    {202, "accept", Timeout::none},                {98, "futex", Timeout::pointer_arg, 3},
+    {260, "wait4", Timeout::none},                 {95, "waitid", Timeout::none},
+    {133, "rt_sigsuspend", Timeout::none},         {137, "rt_sigtimedwait", Timeout::pointer_arg, 2},
+};
+
+// ELF machine numbers.
+constexpr int em_x86_64 = 62;
+constexpr int em_aarch64 = 183;
+#if defined(__x86_64__)
+constexpr int native_machine = em_x86_64;
+#elif defined(__aarch64__)
+constexpr int native_machine = em_aarch64;
+#else
+constexpr int native_machine = -1;
+#endif
+
+template <std::size_t N, std::size_t M>
+constexpr bool agrees(const WaitCall (&table)[N], const WaitCall (&native)[M]) {
+    for (const WaitCall& call : table) {
+        bool found = false;
+        for (const WaitCall& own : native) {
+            if (std::string_view(own.name) != call.name) continue;
+            found = own.number == call.number && own.timeout == call.timeout && own.arg == call.arg;
+        }
+        if (!found) return false;
+    }
+    return N == M;
+}
+static_assert(native_machine != em_x86_64 || agrees(x86_64_calls, native_calls), "x86_64's numbers are wrong");
+static_assert(native_machine != em_aarch64 || agrees(aarch64_calls, native_calls), "aarch64's numbers are wrong");
+
+// The calls as a process of that ELF machine numbers them (the build's own
+// when its program could not be read); empty when unknown.
+std::span<const WaitCall> wait_calls_of(int machine) {
+    if (machine == native_machine || machine < 0) return native_calls;
+    if (machine == em_x86_64) return x86_64_calls;
+    if (machine == em_aarch64) return aarch64_calls;
+    return {};
+}
+
+// The ELF machine of a process's program (-1 when it cannot be read).
+int machine_of(pid_t pid) {
+    std::ifstream exe(fs::path("/proc") / std::to_string(pid) / "exe", std::ios::binary);
+    std::array<unsigned char, 20> header{};
+    if (!exe.read(reinterpret_cast<char*>(header.data()), header.size())) return -1;
+    if (header[0] != 0x7f || header[1] != 'E' || header[2] != 'L' || header[3] != 'F') return -1;
+    return header[5] == 2 ? (header[18] << 8) | header[19] : header[18] | (header[19] << 8);
+}
+
 // "running", "-1 sp pc" (blocked outside a call: stopped), or "nr a0..a5 sp pc".
 std::optional<BlockedCall> blocked_call(const std::string& line) {
     if (line.rfind("running", 0) == 0) return std::nullopt;
@@ -87,12 +161,15 @@ std::optional<BlockedCall> blocked_call(const std::string& line) {
 }
 
 // Why a thread so sampled is not idle, or nothing.
-std::optional<std::string> thread_busy(const ThreadSample& sample) {
+std::optional<std::string> thread_busy(const ThreadSample& sample, std::span<const WaitCall> wait_calls, int machine) {
     std::string id = "thread " + std::to_string(sample.tid);
     if (sample.state != 'S') return id + " is in state " + std::string(1, sample.state);
     auto call = blocked_call(sample.syscall);
     if (!call) return id + " is running";
     if (call->number < 0) return id + " is stopped";
+    if (wait_calls.empty())
+        return id + " is of a program whose architecture (ELF machine " + std::to_string(machine) +
+               ") the idle check does not know";
     for (const WaitCall& wait : wait_calls) {
         if (wait.number != call->number) continue;
         std::uint64_t timeout = call->args[static_cast<std::size_t>(wait.arg)];
@@ -147,10 +224,12 @@ ProcessSample sample_process(pid_t pid) {
             if (i == 0) sample.busy = "process " + std::to_string(pid) + " is gone";
             continue;  // a descendant that ended meanwhile
         }
+        int machine = machine_of(processes[i]);
+        std::span<const WaitCall> calls = wait_calls_of(machine);
         for (const auto& task : tasks) {
             auto thread = sample_thread(task.path());
             if (!thread) continue;
-            if (!sample.busy) sample.busy = thread_busy(*thread);
+            if (!sample.busy) sample.busy = thread_busy(*thread, calls, machine);
             sample.threads.push_back(std::move(*thread));
             for (pid_t child : children_of(task.path())) processes.push_back(child);
         }

@@ -346,6 +346,11 @@ bool is_within(const fs::path& path, const fs::path& directory) {
 }  // namespace
 
 fs::path find_umockdev_preload() {
+    // Preloaded into the daemon, it must be of the daemon's architecture:
+    // the build's, unless the daemon is another machine's (an aarch64
+    // agent under qemu runs this machine's rmtfs).
+    if (const char* path = std::getenv("RMTFS_HIL_UMOCKDEV_PRELOAD"); path != nullptr && *path != '\0')
+        return fs::exists(path) ? fs::path(path) : fs::path();
     std::string architecture = RMTFS_HIL_LIBRARY_ARCHITECTURE;
     std::vector<fs::path> directories;
     if (!architecture.empty()) {

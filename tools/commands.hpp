@@ -17,4 +17,10 @@ int validate(cli::Arguments& arguments);
 extern const std::string_view matrix_help;
 int matrix(cli::Arguments& arguments);
 
+extern const std::string_view agent_help;
+int agent(cli::Arguments& arguments);
+
+extern const std::string_view hil_help;
+int hil(cli::Arguments& arguments);
+
 }  // namespace rmtfs_hil::commands

@@ -24,6 +24,8 @@ Usage:
   rmtfs-hil validate PATH...
   rmtfs-hil matrix [OPTIONS] [PATH...]
   rmtfs-hil sandbox [OPTIONS] -- COMMAND [ARGS...]
+  rmtfs-hil hil SUBCOMMAND [OPTIONS]
+  rmtfs-hil agent [OPTIONS] PATH...
   rmtfs-hil help [COMMAND]
   rmtfs-hil --version
 
@@ -37,6 +39,11 @@ Commands:
             end? acknowledged data lost? time to recover?
   sandbox   Run any program in the emulated world: AF_QIPCRTR sockets, the
             rmtfs_mem device, the modem's remoteproc.
+  hil       Real boards through ADB. `hil emulate`: an emulated board that
+            Debian's adb connects to (adb connect 127.0.0.1:PORT), to try the
+            board path without a board.
+  agent     The board side of `run --target adb` (pushed there and run
+            through adb shell; streams each result back as a JSON line).
 
   `rmtfs-hil help COMMAND` (or COMMAND --help) explains each.
 
@@ -57,9 +64,11 @@ See README.md in the source tree for the quick start.
 
 std::optional<std::string_view> help_of(std::string_view command) {
     if (command == "sandbox") return commands::sandbox_help;
+    if (command == "hil") return commands::hil_help;
     if (command == "run") return commands::run_help;
     if (command == "validate") return commands::validate_help;
     if (command == "matrix") return commands::matrix_help;
+    if (command == "agent") return commands::agent_help;
     return std::nullopt;
 }
 
@@ -102,9 +111,11 @@ int main(int argc, char** argv) {
             }
         }
         if (first == "sandbox") return commands::sandbox(arguments);
+        if (first == "hil") return commands::hil(arguments);
         if (first == "run") return commands::run(arguments);
         if (first == "validate") return commands::validate(arguments);
         if (first == "matrix") return commands::matrix(arguments);
+        if (first == "agent") return commands::agent(arguments);
     } catch (const cli::UsageError& e) {
         return usage_error(e.what());
     } catch (const cli::EnvironmentError& e) {

@@ -20,6 +20,9 @@
 #include "engine/suite.hpp"
 #include "engine/wording.hpp"
 #include "tools/commands.hpp"
+#include "tools/find_server.hpp"
+#include "hil/host/board_run.hpp"
+#include "server/sandbox.hpp"
 
 namespace rmtfs_hil::commands {
 
@@ -36,12 +39,20 @@ prints the one command that reproduces it.
 Options:
   --server PATH   The daemon under test (default: rmtfs from PATH,
                   /usr/bin/rmtfs on Debian). Point it at your own build.
+  --board B       The board of scenarios that name none in setup.board: a
+                  built-in profile (sdm845, the default; apq8016; qcm6490) or
+                  a board file (JSON; server/boards/README.md).
   --jobs N        Scenarios in parallel, each in its own sandbox (default 1).
   --seed N        Seed for every scenario (default: each scenario's own).
   --target T      Where the scenarios run: sim (default; the simulated world
-                  on this machine) or adb[:SERIAL] (a board through ADB; not
-                  built yet). Scenarios that need what the target cannot do
-                  are skipped, with the capability named.
+                  on this machine) or adb[:SERIAL] (a board, or `rmtfs-hil hil
+                  emulate`, through the real adb: the agent and the scenarios
+                  are pushed, run there, and reported here). Scenarios that
+                  are not for the target, or need what it cannot do, are
+                  skipped with the reason named.
+  --adb PATH      The adb client for --target adb (default: adb on PATH).
+  --agent PATH    The agent pushed for --target adb (default: this program;
+                  for an aarch64 board, its aarch64 build).
   --filter TEXT   Only scenarios whose name or a tag contains TEXT.
   --junit FILE    Write a JUnit XML report (failure text, daemon log).
   --json FILE     Write the whole run as JSON.
@@ -140,10 +151,15 @@ extern "C" void on_interrupt(int signal_number) {
 struct RunArguments {
     std::vector<fs::path> paths;
     std::string server;
+    std::string board;  // as given: a name or a file
+    const server::BoardProfile* board_profile = &server::default_board();
     unsigned jobs = 1;
     std::optional<std::uint64_t> seed;
     std::string filter;
     std::string target{name_of(engine::TargetKind::sim)};
+    engine::TargetKind target_kind = engine::TargetKind::sim;
+    std::string adb = "adb";  // the adb client (--target adb)
+    std::optional<fs::path> agent;  // the agent to push (--target adb)
     std::optional<fs::path> junit, json, report;
     bool strict = false;
     bool quiet = false;
@@ -164,15 +180,14 @@ std::uint64_t number_of(const std::string& option, const std::string& text, std:
     return value;
 }
 
-// sim, or adb[:SERIAL] (the board target is not built yet).
-void check_target(const std::string& target) {
+// sim, or adb[:SERIAL].
+engine::TargetKind check_target(const std::string& target) {
     std::string kind = target.substr(0, target.find(':'));
     auto named_kind = named<engine::TargetKind>(kind);
-    if (!named_kind || (*named_kind == engine::TargetKind::sim && kind != target))
+    if (!named_kind || (*named_kind == engine::TargetKind::sim && kind != target) ||
+        (*named_kind == engine::TargetKind::adb && target.size() == kind.size() + 1))
         throw cli::UsageError("option '--target' takes sim or adb[:SERIAL], not '" + target + "'");
-    if (*named_kind == engine::TargetKind::adb)
-        throw cli::EnvironmentError("--target " + target +
-                                    ": the ADB board target is not built yet in this rmtfs-hil; run with --target sim");
+    return *named_kind;
 }
 
 RunArguments parse(cli::Arguments& arguments, bool paths_required) {
@@ -186,10 +201,18 @@ RunArguments parse(cli::Arguments& arguments, bool paths_required) {
             return v;
         };
         if (arg == "--server") a.server = value();
+        else if (arg == "--board") {
+            a.board = value();
+            auto board = server::resolve_board(a.board);
+            if (!board) throw cli::UsageError("option '--board': " + board.error());
+            a.board_profile = *board;
+        }
         else if (arg == "--jobs") a.jobs = static_cast<unsigned>(number_of(arg, value(), 1, 64));
         else if (arg == "--seed") a.seed = number_of(arg, value(), 0, UINT64_MAX);
         else if (arg == "--filter") a.filter = value();
         else if (arg == "--target") a.target = value();
+        else if (arg == "--adb") a.adb = value();
+        else if (arg == "--agent") a.agent = value();
         else if (arg == "--junit") a.junit = value();
         else if (arg == "--json") a.json = value();
         else if (arg == "--report") a.report = value();
@@ -201,32 +224,8 @@ RunArguments parse(cli::Arguments& arguments, bool paths_required) {
         else a.paths.emplace_back(arg);
     }
     if (paths_required && a.paths.empty()) throw cli::UsageError("no scenario files or folders given");
-    check_target(a.target);
+    a.target_kind = check_target(a.target);
     return a;
-}
-
-// The daemon: --server, else rmtfs on PATH.
-std::string find_server(const std::string& given) {
-    if (!given.empty()) {
-        if (!fs::exists(given)) throw cli::EnvironmentError("--server " + given + ": no such file");
-        if (!fs::is_regular_file(given)) throw cli::EnvironmentError("--server " + given + ": not a file");
-        if (::access(given.c_str(), X_OK) != 0) throw cli::EnvironmentError("--server " + given + ": not executable");
-        return fs::absolute(given).string();
-    }
-    if (const char* path = std::getenv("PATH")) {
-        std::string dirs = path;
-        for (std::size_t start = 0; start <= dirs.size();) {
-            std::size_t end = dirs.find(':', start);
-            if (end == std::string::npos) end = dirs.size();
-            fs::path dir = dirs.substr(start, end - start);
-            fs::path candidate = fs::absolute(dir.empty() ? fs::path(".") : dir) / "rmtfs";
-            std::error_code error;
-            if (fs::is_regular_file(candidate, error) && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-            start = end + 1;
-        }
-    }
-    if (::access("/usr/bin/rmtfs", X_OK) == 0) return "/usr/bin/rmtfs";
-    throw cli::EnvironmentError("no rmtfs daemon found: install Debian's rmtfs (ci/setup.sh does) or give --server PATH");
 }
 
 // The scenario library beside the build: bin/../../scenarios (a build dir in
@@ -259,7 +258,10 @@ std::string self_command() {
 }
 
 std::string reproduce_prefix(const RunArguments& a, const std::string& server) {
-    std::string prefix = engine::wording::shell_quote(self_command()) + " run --server " + engine::wording::shell_quote(server);
+    std::string prefix = engine::wording::shell_quote(self_command()) + " run";
+    if (!server.empty()) prefix += " --server " + engine::wording::shell_quote(server);
+    if (a.target_kind != engine::TargetKind::sim) prefix += " --target " + engine::wording::shell_quote(a.target);
+    if (!a.board.empty()) prefix += " --board " + engine::wording::shell_quote(a.board);
     if (a.seed) prefix += " --seed " + std::to_string(*a.seed);
     return prefix;
 }
@@ -440,6 +442,30 @@ private:
     std::thread writer_;
 };
 
+// --target adb: the agent is this very program unless --agent names another
+// (a build for the board's architecture), with the shim beside it.
+engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, const RunArguments& a,
+                               const engine::SuiteOptions& options) {
+    hil::BoardRunOptions board;
+    board.adb = a.adb;
+    board.serial = hil::serial_of_target(a.target);
+    std::error_code error;
+    board.agent = a.agent ? *a.agent : fs::canonical("/proc/self/exe", error);
+    if (!fs::is_regular_file(board.agent, error)) throw cli::EnvironmentError("--agent " + board.agent.string() + ": no such file");
+    fs::path beside = board.agent.parent_path().parent_path() / "lib" / "librmtfs_hil_shim.so";
+    board.shim = fs::exists(beside, error) ? beside : server::find_shim_library();
+    // The daemon is the board's: --server names a path there.
+    board.server = a.server;
+    board.board = a.board;
+    board.seed = a.seed;
+    board.reproduce_prefix = options.run.reproduce_prefix;
+    try {
+        return hil::run_on_board(scenarios, board, options);
+    } catch (const hil::BoardError& e) {
+        throw cli::EnvironmentError(std::string("--target ") + a.target + ": " + e.what());
+    }
+}
+
 bool write_reports(const engine::RunReport& report, const RunArguments& a) {
     bool ok = write_file_reports(report, a);
     if (auto page = html_page(a); page && ok) std::printf("HTML report: %s\n", page->c_str());
@@ -449,8 +475,10 @@ bool write_reports(const engine::RunReport& report, const RunArguments& a) {
 int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArguments& a, const std::string& command,
                    bool matrix) {
     engine::SuiteOptions options;
-    options.run.server = find_server(a.server);
+    // On a board, --server is a path there; here, it must be a program.
+    options.run.server = a.target_kind == engine::TargetKind::sim ? cli::find_server(a.server) : a.server;
     options.run.seed = a.seed;
+    options.run.board = a.board_profile;
     options.run.reproduce_prefix = reproduce_prefix(a, options.run.server);
     options.jobs = a.jobs;
     engine::RunReport header = engine::suite_header(options);
@@ -466,7 +494,9 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     check_report_destinations(a);
     options.interrupted = &install_interrupt_handler();
     engine::RunReport report;
-    if (!matrix) {
+    if (a.target_kind == engine::TargetKind::adb) {
+        report = run_on_board(scenarios, a, options);
+    } else if (!matrix) {
         report = engine::run_suite(scenarios, options);
     } else {
         // Every fault scenario under every policy, in one report.

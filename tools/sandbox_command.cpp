@@ -42,8 +42,11 @@ a Qualcomm kernel, on any Linux machine and without root:
 The world lives in a fresh directory, removed when COMMAND ends (see --keep).
 
 Options:
-  --board NAME     Board profile: sdm845 (Dragonboard 845c, the default) or
-                   apq8016 (Dragonboard 410c).
+  --board NAME|FILE
+                   Board profile: a built-in one, sdm845 (Dragonboard 845c,
+                   the default), apq8016 (Dragonboard 410c) or qcm6490 (RB3
+                   gen 2, a modem booted by PAS: compatible -mpss-pas), or
+                   your board's own file (JSON: server/boards/README.md).
   --storage DIR    Use DIR as the EFS storage directory (the one to give to
                    `rmtfs -o`). Its files are used as they are and never
                    removed. Default: a fresh directory with zeroed images
@@ -61,7 +64,9 @@ Environment COMMAND gets:
   RMTFS_HIL_SOCKET   the fabric's socket (for the preload library)
   LD_PRELOAD         the rmtfs-hil shim and umockdev's preload library
   UMOCKDEV_DIR       umockdev's testbed inside the world
-  RMTFS_HIL_SHIM_LIBRARY (read, not set) overrides where the shim is found.
+  RMTFS_HIL_SHIM_LIBRARY (read, not set) overrides where the shim is found,
+  RMTFS_HIL_UMOCKDEV_PRELOAD where umockdev's preload library is (both are
+  preloaded into the daemon: they must be of its architecture).
 
 Examples:
   rmtfs-hil sandbox -- sh -c 'rmtfs -v -o "$RMTFS_HIL_STORAGE" -s & sleep 1; qrtr-lookup'
@@ -82,12 +87,6 @@ struct SandboxOptions {
     std::vector<std::string> command;
 };
 
-std::string board_names() {
-    std::string names;
-    for (const server::BoardProfile* b : server::known_boards()) names += (names.empty() ? "" : ", ") + b->name;
-    return names;
-}
-
 SandboxOptions parse(cli::Arguments& arguments) {
     SandboxOptions options;
     while (!arguments.done()) {
@@ -100,10 +99,9 @@ SandboxOptions parse(cli::Arguments& arguments) {
             std::fwrite(sandbox_help.data(), 1, sandbox_help.size(), stdout);
             std::exit(cli::exit_ok);
         } else if (arg == "--board") {
-            std::string name = arguments.value_of(arg);
-            options.board = server::find_board(name);
-            if (options.board == nullptr)
-                throw cli::UsageError("sandbox: unknown board '" + name + "' (boards: " + board_names() + ")");
+            auto board = server::resolve_board(arguments.value_of(arg));
+            if (!board) throw cli::UsageError("sandbox: --board: " + board.error());
+            options.board = *board;
         } else if (arg == "--storage") {
             fs::path dir = arguments.value_of(arg);
             if (!fs::is_directory(dir)) throw cli::UsageError("sandbox: --storage " + dir.string() + " is not a directory");

@@ -229,20 +229,7 @@ TEST(ReportJson, RoundTripsEveryField) {
     original.interrupted = true;
     // No invalid UTF-8 here (JSON replaces it, tested below); control characters survive.
     original.scenarios[2].description = "tab\tnewline\ncontrol\x01 esc\x1b quote\" backslash\\ </script> \u00e9\u2713";
-    for (auto& s : original.scenarios) {
-        s.reason = s.reason.substr(0, s.reason.find('\xff'));
-        s.reproduce = s.reproduce.substr(0, s.reproduce.find('\xff'));
-        s.name = s.name.substr(0, s.name.find('\xff'));
-        for (auto& v : s.ledger_violations) v = v.substr(0, v.find('\xff'));
-        for (auto& l : s.daemon_log) l = l.substr(0, l.find('\xff'));
-        for (auto& e : s.trace) {
-            e.detail = e.detail.substr(0, e.detail.find('\xff'));
-            if (e.fields.packet) e.fields.packet->link = e.fields.packet->link.substr(0, e.fields.packet->link.find('\xff'));
-        }
-        for (auto& st : s.steps) st.note = st.note.substr(0, st.note.find('\xff')),
-                                 st.message = st.message.substr(0, st.message.find('\xff'));
-        s.description = s.description.substr(0, s.description.find('\xff'));
-    }
+    for (auto& s : original.scenarios) testing::cut_at_invalid_utf8(s);
     const std::string text = render(original, write_json);
 
     std::istringstream in(text);

@@ -207,6 +207,26 @@ inline engine::ScenarioResult hostile_scenario() {
     return s;
 }
 
+// The sample's text without its invalid UTF-8 (every text is cut where its
+// first 0xff byte is): what survives JSON whole, which replaces invalid bytes.
+inline void cut_at_invalid_utf8(engine::ScenarioResult& s) {
+    auto cut = [](std::string& text) { text = text.substr(0, text.find('\xff')); };
+    cut(s.reason);
+    cut(s.reproduce);
+    cut(s.name);
+    cut(s.description);
+    for (auto& v : s.ledger_violations) cut(v);
+    for (auto& l : s.daemon_log) cut(l);
+    for (auto& e : s.trace) {
+        cut(e.detail);
+        if (e.fields.packet) cut(e.fields.packet->link);
+    }
+    for (auto& st : s.steps) {
+        cut(st.note);
+        cut(st.message);
+    }
+}
+
 inline engine::ScenarioResult skipped_scenario() {
     engine::ScenarioResult s;
     s.name = "needs-adb";

@@ -15,7 +15,7 @@ namespace rmtfs_hil::testing {
 class FakeTarget final : public engine::Target {
 public:
     explicit FakeTarget(const engine::Scenario& scenario) : scenario_(scenario) {
-        const server::BoardProfile* board = server::find_board(scenario.setup.board);
+        const server::BoardProfile* board = scenario.setup.board ? server::find_board(*scenario.setup.board) : nullptr;
         if (board == nullptr) board = &server::default_board();
         for (const auto& partition : board->partitions) {
             files_.push_back(partition.file_name);

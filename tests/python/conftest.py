@@ -56,3 +56,10 @@ def run(rmtfs_hil):
         return subprocess.run([str(rmtfs_hil), *args], capture_output=True, text=True, timeout=timeout)
 
     return _run
+
+
+@pytest.fixture
+def needs_rmtfs():
+    """Skips a test that runs the real daemon where Debian's rmtfs is not installed."""
+    if not os.path.exists("/usr/bin/rmtfs"):
+        pytest.skip("/usr/bin/rmtfs is not installed (ci/setup.sh installs it)")

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import pytest
+from processes import daemon_pids_of
 
 RMTFS = "/usr/bin/rmtfs"
 
@@ -87,8 +88,12 @@ def test_a_starved_harness_reports_error_not_fail(rmtfs_hil, tmp_path, starve):
     harness = subprocess.Popen([str(rmtfs_hil), "run", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     if starve:
-        # Stopped for 1.2 s in the middle of the wait: its timers fire late
-        # while it computes nothing, as on a machine with no CPU to give.
+        # Stopped for 1.2 s once its world runs (its daemon is there): its
+        # timers fire late while it computes nothing, as on a machine with no
+        # CPU to give. (Stopped before that, there is no world to starve.)
+        deadline = time.monotonic() + 30
+        while not daemon_pids_of(harness.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(0.3)
         harness.send_signal(signal.SIGSTOP)
         time.sleep(1.2)

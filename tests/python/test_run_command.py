@@ -3,7 +3,6 @@ their exit statuses, progress and summary, the reports, the reproduce line,
 known issues, --filter / --seed / --jobs, bad input, and Ctrl-C."""
 import json
 import os
-import pathlib
 import re
 import signal
 import subprocess
@@ -11,8 +10,8 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
+from processes import daemon_pids_of
 
-RMTFS = "/usr/bin/rmtfs"
 
 
 def scenario(name, steps, **extra):
@@ -48,12 +47,6 @@ def write_scenarios(directory, *bodies):
         path.write_text(json.dumps(body, indent=2))
         paths.append(path)
     return paths
-
-
-@pytest.fixture
-def needs_rmtfs():
-    if not os.path.exists(RMTFS):
-        pytest.skip(f"{RMTFS} is not installed (ci/setup.sh installs it)")
 
 
 def test_a_passing_scenario_exits_0_with_progress_summary_and_reports(run, tmp_path, needs_rmtfs):
@@ -199,29 +192,6 @@ def test_ctrl_c_stops_cleanly_writes_the_reports_and_leaves_no_daemon(rmtfs_hil,
     assert not daemon_pids_of(proc.pid), "a daemon outlived the run"
 
 
-def daemon_pids_of(harness_pid):
-    """rmtfs processes started (through a keeper) by the harness."""
-    pids = []
-    for status in pathlib.Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
-        if fields.get("Name", "").strip() != "rmtfs":
-            continue
-        ppid = int(fields.get("PPid", "0"))
-        try:
-            grand = int(dict(
-                line.split(":\t", 1) for line in pathlib.Path(f"/proc/{ppid}/status").read_text().splitlines() if ":\t" in line
-            ).get("PPid", "0"))
-        except OSError:
-            grand = 0
-        if harness_pid in (ppid, grand):
-            pids.append(int(status.parent.name))
-    return pids
-
-
 def test_storage_from_a_folder_of_board_images(run, tmp_path, needs_rmtfs):
     snapshot = tmp_path / "lib" / "board"
     snapshot.mkdir(parents=True)
@@ -341,16 +311,21 @@ def test_a_fault_that_never_fires_makes_the_scenario_an_error(run, tmp_path, nee
     assert "the fault armed by step 1 never fired: the scenario did not test what it says" in result.stdout
 
 
-def test_the_target_is_chosen_on_the_command_line(run, tmp_path, needs_rmtfs):
+def test_the_target_is_chosen_on_the_command_line(run, rmtfs_hil, tmp_path, needs_rmtfs):
     (path,) = write_scenarios(tmp_path / "lib", PASSING)
     assert run("run", str(path), "--target", "sim", timeout=120).returncode == 0
-    for target in ("adb", "adb:0123456789ABCDEF"):
-        result = run("run", str(path), "--target", target)
-        assert result.returncode == 3, result.stdout + result.stderr
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "the ADB board target is not built yet" in lines[0], result.stderr
-        assert result.stdout == "", "nothing ran"
-    for target in ("qemu", "sim:1", ""):
+    # A board that is not there: the machine's trouble (3), said in one place,
+    # and nothing ran. (A private adb server, which the run ends again.)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ, ANDROID_ADB_SERVER_PORT="15037", HOME=str(home), TMPDIR=str(tmp_path))
+    result = subprocess.run([str(rmtfs_hil), "run", str(path), "--target", "adb:0123456789ABCDEF"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "--target adb:0123456789ABCDEF: adb get-state for 0123456789ABCDEF" in result.stderr, result.stderr
+    assert result.stdout == "", "nothing ran"
+    subprocess.run(["adb", "kill-server"], env=env, capture_output=True, timeout=30)
+    for target in ("qemu", "sim:1", "", "adb:"):
         result = run("run", str(path), "--target", target)
         assert result.returncode == 2 and "takes sim or adb[:SERIAL]" in result.stderr, (target, result.stderr)
 

@@ -105,7 +105,7 @@ TEST(World, TheEfsPartitionsAreBlockDevicesOverTheStorageFiles) {
     EXPECT_TRUE(fs::equivalent(world.umockdev_dir() / "sys/dev/block/8:65", sysfs));
     EXPECT_NE(read_text(world.devices_file()).find("b 8 65 " + (dev / "sde1").string() + "\n"), std::string::npos);
 
-    World small = make_world(apq8016_dragonboard_410c());
+    World small = make_world(*find_board("apq8016"));
     EXPECT_EQ(small.partition_devices()[0].node, "/dev/mmcblk0p8");
     EXPECT_TRUE(fs::exists(small.umockdev_dir() / "dev/block/platform/soc@0/7824900.mmc/by-name/fsc"));
 }
@@ -372,7 +372,7 @@ TEST_P(WorldUnderUmockdev, LibudevFindsTheRegionAsTheDaemonAsksForIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Boards, WorldUnderUmockdev,
-                         ::testing::Values(&sdm845_dragonboard_845c(), &apq8016_dragonboard_410c()),
+                         ::testing::ValuesIn(known_boards().begin(), known_boards().end()),
                          [](const ::testing::TestParamInfo<const BoardProfile*>& param_info) { return param_info.param->name; });
 
 TEST(WorldUnderUmockdev, WithoutTheDeviceTreeLibudevFindsNothing) {

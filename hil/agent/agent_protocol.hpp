@@ -1,0 +1,68 @@
+// What the board agent (`rmtfs-hil agent`) tells the host, one JSON object
+// per line on its stdout: a hello first, then each scenario's result as it
+// ends, then done. Anything else on the line stream (a daemon's stray
+// output, a shell's complaint) is not a protocol line and is kept as such.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "engine/capability.hpp"
+#include "engine/report.hpp"
+#include "proto/names.hpp"
+
+namespace rmtfs_hil::hil {
+
+// Linux's address family number for QRTR sockets.
+inline constexpr int af_qipcrtr = 42;
+// Bumped when a line's meaning changes: the host refuses an agent that speaks another.
+inline constexpr int agent_protocol_version = 1;
+
+enum class Transport : std::uint8_t { loopback, kernel };
+
+struct Hello {
+    std::string version;  // the agent's rmtfs-hil version
+    Transport transport = Transport::loopback;
+    std::string board;    // the board profile's name
+    engine::Capabilities capabilities;
+    std::size_t scenarios = 0;  // how many it will run
+    int protocol = agent_protocol_version;
+};
+
+struct Done {
+    bool interrupted = false;
+};
+
+struct ResultLine {
+    engine::ScenarioResult result;
+};
+
+// A line that is not the protocol's, kept verbatim.
+struct OtherLine {
+    std::string text;
+};
+
+// What went wrong with a line that claims to be the protocol's.
+struct BadLine {
+    std::string why;
+};
+
+using AgentLine = std::variant<Hello, ResultLine, Done, OtherLine, BadLine>;
+
+std::string hello_line(const Hello& hello);
+std::string result_line(const engine::ScenarioResult& result);
+std::string done_line(bool interrupted);
+
+// A line as the host reads it (without its newline).
+AgentLine parse_agent_line(std::string_view line);
+
+}  // namespace rmtfs_hil::hil
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::hil::Transport> {
+    using T = rmtfs_hil::hil::Transport;
+    static constexpr std::array entries{Named{T::loopback, "loopback"}, Named{T::kernel, "kernel"}};
+};

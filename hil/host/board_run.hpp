@@ -1,0 +1,43 @@
+// `rmtfs-hil run --target adb[:SERIAL]`: the host side. Pushes the board
+// agent, its preload shim and the scenarios with the real `adb`, runs the
+// agent through `adb shell`, and turns the lines it streams back
+// (hil/agent/agent_protocol.hpp) into the same results as a simulated run.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/report.hpp"
+#include "engine/scenario.hpp"
+#include "engine/suite.hpp"
+
+namespace rmtfs_hil::hil {
+
+// The board could not be reached or prepared: the machine's trouble, not a verdict.
+struct BoardError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct BoardRunOptions {
+    std::string adb = "adb";
+    std::string serial;                // empty: adb's only device
+    std::filesystem::path agent;       // the agent executable to push
+    std::filesystem::path shim;        // its preload shim, pushed to bin/../lib beside it
+    std::string server;                // the daemon on the board; empty: rmtfs on the board's PATH
+    std::string board;                 // --board as given: a name, or a host file pushed too
+    std::optional<std::uint64_t> seed;
+    std::string reproduce_prefix;      // a result's reproduce line: this, then its host file
+    std::string remote_dir = "/data/local/tmp/rmtfs-hil";
+};
+
+// The serial of `--target adb[:SERIAL]` (empty for adb's only device).
+std::string serial_of_target(const std::string& target);
+
+engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, const BoardRunOptions& options,
+                               const engine::SuiteOptions& suite);
+
+}  // namespace rmtfs_hil::hil

@@ -1,0 +1,260 @@
+// `rmtfs-hil agent`: the board side of `run --target adb`. The host pushes
+// this program and the scenarios to the board and runs it through `adb
+// shell`; it runs the scenarios where it is and streams each result back as
+// one JSON line (hil/agent_protocol.hpp), so the host's reports are the same
+// as for a simulated run.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/interrupt.hpp"
+#include "engine/sim_target.hpp"
+#include "engine/suite.hpp"
+#include "hil/agent/agent_protocol.hpp"
+#include "rmtfs_hil/version.hpp"
+#include "server/board_profile.hpp"
+#include "tools/commands.hpp"
+#include "tools/find_server.hpp"
+
+namespace rmtfs_hil::commands {
+
+namespace fs = std::filesystem;
+
+const std::string_view agent_help = R"(Usage: rmtfs-hil agent [OPTIONS] PATH...
+
+The board agent: what `rmtfs-hil run --target adb` pushes to a board and runs
+there through `adb shell`. It runs the scenarios on the board and writes one
+JSON object per line to stdout: a hello (its version, transport, board and
+capabilities), then each scenario's result as it ends, then done. People do
+not usually run it by hand; the host turns its lines into the same reports
+as a simulated run.
+
+Options:
+  --server PATH       The daemon on the board (default: rmtfs on PATH).
+  --board B           The board profile: a built-in name or a board file.
+  --transport T       loopback (default): the emulated QRTR world, with the
+                      daemon under the preload shim; kernel: the board's own
+                      AF_QIPCRTR (not built yet: refused with the reason).
+  --seed N            Seed for every scenario.
+  --jobs N            Scenarios in parallel, each in its own world (default 1).
+  --lava              Also report to LAVA: one test set per PATH
+                      (lava-test-set start NAME / stop), one lava-test-case
+                      per scenario (pass, fail, skip; an error is unknown).
+
+SIGINT, SIGTERM and SIGHUP (the host closed the stream) stop it as Ctrl-C
+stops a run: running scenarios end as errors, and done says interrupted.
+
+Exit status: 0 every scenario reported (the verdicts are in the lines), 2
+usage or scenario-file errors, 3 the board lacks something, 130 stopped.
+)";
+
+namespace {
+
+struct AgentArguments {
+    std::vector<fs::path> paths;
+    std::string server;
+    const server::BoardProfile* board = &server::default_board();
+    hil::Transport transport = hil::Transport::loopback;
+    std::optional<std::uint64_t> seed;
+    unsigned jobs = 1;
+    bool lava = false;
+};
+
+AgentArguments parse(cli::Arguments& arguments) {
+    AgentArguments a;
+    while (!arguments.done()) {
+        std::string arg = arguments.take();
+        if (arg == "-h" || arg == "--help") {
+            std::fwrite(agent_help.data(), 1, agent_help.size(), stdout);
+            std::exit(cli::exit_ok);
+        } else if (arg == "--server") {
+            a.server = arguments.value_of(arg);
+        } else if (arg == "--board") {
+            auto board = server::resolve_board(arguments.value_of(arg));
+            if (!board) throw cli::UsageError("option '--board': " + board.error());
+            a.board = *board;
+        } else if (arg == "--transport") {
+            std::string name = arguments.value_of(arg);
+            auto transport = named<hil::Transport>(name);
+            if (!transport) throw cli::UsageError("option '--transport' takes loopback or kernel, not '" + name + "'");
+            a.transport = *transport;
+        } else if (arg == "--seed") {
+            std::string text = arguments.value_of(arg);
+            char* end = nullptr;
+            errno = 0;
+            unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+            if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0)
+                throw cli::UsageError("option '--seed' needs a number, not '" + text + "'");
+            a.seed = value;
+        } else if (arg == "--jobs") {
+            std::string text = arguments.value_of(arg);
+            char* end = nullptr;
+            unsigned long value = std::strtoul(text.c_str(), &end, 10);
+            if (text.empty() || text[0] == '-' || *end != '\0' || value < 1 || value > 64)
+                throw cli::UsageError("option '--jobs' needs a number from 1 to 64, not '" + text + "'");
+            a.jobs = static_cast<unsigned>(value);
+        } else if (arg == "--lava") {
+            a.lava = true;
+        } else if (arg == "--") {
+            for (auto& rest : arguments.rest()) a.paths.emplace_back(rest);
+        } else if (!arg.empty() && arg[0] == '-') {
+            throw cli::UsageError("unknown option '" + arg + "'");
+        } else {
+            a.paths.emplace_back(arg);
+        }
+    }
+    if (a.paths.empty()) throw cli::UsageError("no scenario files or folders given");
+    return a;
+}
+
+engine::StopRequest* agent_stop = nullptr;
+
+extern "C" void on_agent_signal(int) {
+    if (agent_stop != nullptr) agent_stop->request();
+}
+
+struct Suite {
+    std::string name;
+    std::vector<engine::Scenario> scenarios;
+};
+
+// A test set's name: the folder's or the file's, without ".json".
+std::string suite_name(const fs::path& path) {
+    fs::path clean = path.lexically_normal();
+    if (clean.filename().empty()) clean = clean.parent_path();
+    std::string name = clean.filename().string();
+    if (name.ends_with(".json")) name.resize(name.size() - 5);
+    return name.empty() || name == "." ? "scenarios" : name;
+}
+
+bool on_path(const std::string& program) {
+    const char* path = std::getenv("PATH");
+    std::string dirs = path == nullptr ? "" : path;
+    for (std::size_t start = 0; start <= dirs.size();) {
+        std::size_t end = dirs.find(':', start);
+        if (end == std::string::npos) end = dirs.size();
+        fs::path candidate = fs::path(dirs.substr(start, end - start)) / program;
+        if (::access(candidate.c_str(), X_OK) == 0) return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+// LAVA's words for a verdict: an error is neither a pass nor a fail.
+const char* lava_result(engine::Verdict verdict) {
+    switch (verdict) {
+        case engine::Verdict::pass: return "pass";
+        case engine::Verdict::fail: return "fail";
+        case engine::Verdict::skip: return "skip";
+        case engine::Verdict::error: return "unknown";
+    }
+    return "unknown";
+}
+
+// A LAVA helper, as a program with its arguments (no shell); its output
+// goes to stderr, so that stdout stays the protocol's.
+void run_helper(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(STDERR_FILENO, STDOUT_FILENO);
+        ::execvp(args[0], args.data());
+        std::fprintf(stderr, "rmtfs-hil agent: cannot run %s: %s\n", args[0], std::strerror(errno));
+        ::_exit(127);
+    }
+    int status = 0;
+    if (pid > 0)
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        std::fprintf(stderr, "rmtfs-hil agent: %s did not succeed\n", argv[0].c_str());
+}
+
+// One line, written whole: the host reads lines.
+void emit(const std::string& line) {
+    std::string whole = line + "\n";
+    const char* data = whole.data();
+    std::size_t left = whole.size();
+    while (left > 0) {
+        ssize_t wrote = ::write(STDOUT_FILENO, data, left);
+        if (wrote < 0 && errno == EINTR) continue;
+        if (wrote <= 0) {
+            // The host is gone: stop as for Ctrl-C (nobody would hear the rest).
+            if (agent_stop != nullptr) agent_stop->request();
+            return;
+        }
+        data += wrote;
+        left -= static_cast<std::size_t>(wrote);
+    }
+}
+
+}  // namespace
+
+int agent(cli::Arguments& arguments) {
+    AgentArguments a = parse(arguments);
+    if (a.transport == hil::Transport::kernel) {
+        int probe = ::socket(hil::af_qipcrtr, SOCK_DGRAM, 0);
+        if (probe < 0)
+            throw cli::EnvironmentError("--transport kernel: this kernel has no AF_QIPCRTR sockets (load qrtr.ko, or use "
+                                        "--transport loopback)");
+        ::close(probe);
+        throw cli::EnvironmentError("--transport kernel: the agent's board target for the kernel transport is not "
+                                    "built yet; use --transport loopback");
+    }
+    // One suite per PATH (a LAVA test set each).
+    std::vector<Suite> suites;
+    std::size_t total = 0, errors = 0;
+    for (const fs::path& path : a.paths) {
+        engine::LoadedSuite loaded = engine::load_suite({path});
+        for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.describe().c_str());
+        errors += loaded.errors.size();
+        total += loaded.scenarios.size();
+        suites.push_back({suite_name(path), std::move(loaded.scenarios)});
+    }
+    if (errors != 0) return cli::exit_usage;
+    if (a.lava && !on_path("lava-test-case"))
+        throw cli::EnvironmentError("--lava: lava-test-case is not on PATH (it is there inside a LAVA test shell)");
+
+    static engine::StopRequest stop;
+    agent_stop = &stop;
+    struct sigaction action {};
+    action.sa_handler = on_agent_signal;
+    sigemptyset(&action.sa_mask);
+    for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal_number, &action, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    engine::SuiteOptions options;
+    options.run.server = cli::find_server(a.server);
+    options.run.board = a.board;
+    options.run.seed = a.seed;
+    options.run.target = engine::TargetKind::adb;  // the scenarios chosen for boards
+    options.jobs = a.jobs;
+    options.interrupted = &stop;
+    options.progress = [&a](const engine::ScenarioResult& result, std::size_t, std::size_t) {
+        emit(hil::result_line(result));
+        if (a.lava) run_helper({"lava-test-case", result.name, "--result", lava_result(result.verdict)});
+    };
+    hil::Hello hello{RMTFS_HIL_VERSION, a.transport, a.board->name, engine::sim_capabilities(), total};
+    emit(hil::hello_line(hello));
+    bool interrupted = false;
+    for (const Suite& suite : suites) {
+        if (a.lava) run_helper({"lava-test-set", "start", suite.name});
+        engine::RunReport report = engine::run_suite(suite.scenarios, options);
+        if (a.lava) run_helper({"lava-test-set", "stop"});
+        if ((interrupted = report.interrupted)) break;
+    }
+    emit(hil::done_line(interrupted));
+    return interrupted ? 130 : cli::exit_ok;
+}
+
+}  // namespace rmtfs_hil::commands
