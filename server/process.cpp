@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@ namespace rmtfs_hil::server {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 
 namespace {
@@ -81,6 +83,7 @@ std::string describe_start_failure(StartError::Stage stage, int error_number, co
         case StartError::Stage::harness_setup: return "cannot launch " + program + ": " + why;
         case StartError::Stage::already_running: return program + " is already running";
         case StartError::Stage::no_report: return "no word from the keeper of " + program + " (is the machine overloaded?)";
+        case StartError::Stage::refused: return "refused to start " + program;
     }
     return why;
 }
@@ -295,6 +298,18 @@ Expected<ProcessStarted, StartError> SupervisedProcess::Core::start_run() {
 
     start_attempts.push_back(Clock::now());
     std::vector<std::string> candidates = keeper::executable_candidates(spec.argv.front(), search_path_of(spec.environment));
+    if (spec.admit) {
+        for (const std::string& candidate : candidates) {
+            fs::path program = candidate;
+            if (program.is_relative() && !spec.working_directory.empty()) program = spec.working_directory / program;
+            struct stat status {};
+            if (::stat(program.c_str(), &status) != 0 || !S_ISREG(status.st_mode) || ::access(program.c_str(), X_OK) != 0)
+                continue;  // execve would pass it by
+            if (auto why = spec.admit(program))
+                return unexpected(StartError{StartError::Stage::refused, EPERM, "refused to start " + spec.argv.front() + ": " + *why});
+            break;
+        }
+    }
     keeper::LaunchImage image(candidates, spec.argv, spec.environment, spec.working_directory.string());
 
     int channel_pair[2];
@@ -633,6 +648,7 @@ std::string_view to_string(StartError::Stage stage) {
         case StartError::Stage::working_directory: return "working directory";
         case StartError::Stage::execute: return "execute";
         case StartError::Stage::no_report: return "no report";
+        case StartError::Stage::refused: return "refused";
     }
     return "unknown stage";
 }

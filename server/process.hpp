@@ -73,6 +73,9 @@ struct LaunchSpec {
     std::vector<std::string> environment;
     // Empty: the harness's working directory.
     std::filesystem::path working_directory;
+    // Asked before each start with the program execve would run (the first
+    // candidate that is an executable file); a reason refuses the start.
+    std::function<std::optional<std::string>(const std::filesystem::path& program)> admit = {};
 };
 
 // The harness's own environment, "NAME=value" each: a base for LaunchSpec.
@@ -98,6 +101,7 @@ struct StartError {
         working_directory, // chdir failed
         execute,           // execve failed: ENOENT, EACCES, ENOEXEC, ...
         no_report,         // the keeper said nothing within start_report_timeout
+        refused,           // LaunchSpec::admit refused the program
     };
     Stage stage = Stage::execute;
     int error_number = 0;  // errno, 0 when none applies

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "server/preload_check.hpp"
+
 namespace rmtfs_hil::server {
 
 namespace {
@@ -102,9 +104,8 @@ constexpr WaitCall aarch64_calls[] = {
     {133, "rt_sigsuspend", Timeout::none},         {137, "rt_sigtimedwait", Timeout::pointer_arg, 2},
 };
 
-// ELF machine numbers.
-constexpr int em_x86_64 = 62;
-constexpr int em_aarch64 = 183;
+constexpr int em_x86_64 = elf_machine_x86_64;
+constexpr int em_aarch64 = elf_machine_aarch64;
 #if defined(__x86_64__)
 constexpr int native_machine = em_x86_64;
 #elif defined(__aarch64__)
@@ -139,11 +140,8 @@ std::span<const WaitCall> wait_calls_of(int machine) {
 
 // The ELF machine of a process's program (-1 when it cannot be read).
 int machine_of(pid_t pid) {
-    std::ifstream exe(fs::path("/proc") / std::to_string(pid) / "exe", std::ios::binary);
-    std::array<unsigned char, 20> header{};
-    if (!exe.read(reinterpret_cast<char*>(header.data()), header.size())) return -1;
-    if (header[0] != 0x7f || header[1] != 'E' || header[2] != 'L' || header[3] != 'F') return -1;
-    return header[5] == 2 ? (header[18] << 8) | header[19] : header[18] | (header[19] << 8);
+    auto facts = read_elf(fs::path("/proc") / std::to_string(pid) / "exe");
+    return facts ? facts->machine : -1;
 }
 
 // "running", "-1 sp pc" (blocked outside a call: stopped), or "nr a0..a5 sp pc".

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "server/preload_check.hpp"
 #include "sim/shim/shim_protocol.h"
 
 namespace rmtfs_hil::server {
@@ -111,6 +112,15 @@ std::vector<std::string> Sandbox::environment(std::vector<std::string> base) con
     return env;
 }
 
-LaunchSpec Sandbox::launch(std::vector<std::string> argv) const { return LaunchSpec{std::move(argv), environment(), {}}; }
+LaunchSpec Sandbox::launch(std::vector<std::string> argv) const {
+    LaunchSpec spec{std::move(argv), environment(), {}};
+    // A program the preload libraries cannot enter would act on the
+    // machine's real devices: it is not started.
+    std::vector<fs::path> preloads;
+    for (const fs::path& library : {world_.shim_library(), world_.umockdev_preload()})
+        if (!library.empty()) preloads.push_back(library);
+    spec.admit = [preloads](const fs::path& program) { return why_not_interposable(program, preloads); };
+    return spec;
+}
 
 }  // namespace rmtfs_hil::server

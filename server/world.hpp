@@ -155,6 +155,7 @@ public:
     // The path a program names to reach it: "/sys/class/remoteproc/remoteproc0/state".
     std::string remoteproc_state_path() const;
     const std::filesystem::path& umockdev_preload() const { return umockdev_preload_; }
+    const std::filesystem::path& shim_library() const { return shim_library_; }
     // The storage file of a partition, by label ("modemst1"); error when the
     // board has no such partition.
     Expected<std::filesystem::path, WorldError> partition_file(std::string_view label) const;

@@ -19,8 +19,11 @@
 #include "engine/sim_target.hpp"
 #include "engine/suite.hpp"
 #include "hil/agent/agent_protocol.hpp"
+#include "hil/agent/board_check.hpp"
 #include "rmtfs_hil/version.hpp"
 #include "server/board_profile.hpp"
+#include "server/sandbox.hpp"
+#include "server/world.hpp"
 #include "tools/commands.hpp"
 #include "tools/find_server.hpp"
 
@@ -29,6 +32,7 @@ namespace rmtfs_hil::commands {
 namespace fs = std::filesystem;
 
 const std::string_view agent_help = R"(Usage: rmtfs-hil agent [OPTIONS] PATH...
+       rmtfs-hil agent --doctor [--board B] [--server PATH]
 
 The board agent: what `rmtfs-hil run --target adb` pushes to a board and runs
 there through `adb shell`. It runs the scenarios on the board and writes one
@@ -48,6 +52,14 @@ Options:
   --lava              Also report to LAVA: one test set per PATH
                       (lava-test-set start NAME / stop), one lava-test-case
                       per scenario (pass, fail, skip; an error is unknown).
+  --doctor            Run no scenario: check the board (the modem's
+                      remoteproc, /dev/qcom_rmtfs_memN, the EFS partitions
+                      and their sizes, the kernel's QRTR, the daemon, scratch
+                      space) and write one check line each; `rmtfs-hil hil
+                      doctor` on the host runs this. Reads only.
+
+The board's files are read under RMTFS_HIL_DEVICE_ROOT when it is set (an
+emulated device sets it to its root), else under /.
 
 SIGINT, SIGTERM and SIGHUP (the host closed the stream) stop it as Ctrl-C
 stops a run: running scenarios end as errors, and done says interrupted.
@@ -55,6 +67,8 @@ stops a run: running scenarios end as errors, and done says interrupted.
 Exit status: 0 every scenario reported (the verdicts are in the lines), 2
 usage or scenario-file errors, 3 the board lacks something, 130 stopped.
 )";
+
+static_assert(cli::exit_environment == hil::agent_exit_board_lacks, "the host reads the agent's exit status");
 
 namespace {
 
@@ -66,6 +80,7 @@ struct AgentArguments {
     std::optional<std::uint64_t> seed;
     unsigned jobs = 1;
     bool lava = false;
+    bool doctor = false;
 };
 
 AgentArguments parse(cli::Arguments& arguments) {
@@ -103,6 +118,8 @@ AgentArguments parse(cli::Arguments& arguments) {
             a.jobs = static_cast<unsigned>(value);
         } else if (arg == "--lava") {
             a.lava = true;
+        } else if (arg == "--doctor") {
+            a.doctor = true;
         } else if (arg == "--") {
             for (auto& rest : arguments.rest()) a.paths.emplace_back(rest);
         } else if (!arg.empty() && arg[0] == '-') {
@@ -111,7 +128,8 @@ AgentArguments parse(cli::Arguments& arguments) {
             a.paths.emplace_back(arg);
         }
     }
-    if (a.paths.empty()) throw cli::UsageError("no scenario files or folders given");
+    if (a.doctor && !a.paths.empty()) throw cli::UsageError("--doctor runs no scenario: give no PATH");
+    if (!a.doctor && a.paths.empty()) throw cli::UsageError("no scenario files or folders given");
     return a;
 }
 
@@ -198,10 +216,33 @@ void emit(const std::string& line) {
     }
 }
 
+// `--doctor`: the board's checks, one line each, then done.
+int doctor(const AgentArguments& a) {
+    hil::BoardCheckOptions options;
+    if (const char* root = std::getenv("RMTFS_HIL_DEVICE_ROOT"); root != nullptr && *root != '\0') options.root = root;
+    options.board = a.board;
+    options.server_search = a.server.empty() ? "rmtfs on PATH" : "--server " + a.server;
+    try {
+        options.server = cli::find_server(a.server);
+    } catch (const cli::EnvironmentError&) {
+        // The check says so, with the fix.
+    }
+    options.shim = server::find_shim_library();
+    options.umockdev_preload = server::find_umockdev_preload();
+    std::error_code error;
+    options.scratch = fs::temp_directory_path(error);
+    if (error) options.scratch = ".";
+    ::signal(SIGPIPE, SIG_IGN);
+    for (const hil::Check& check : hil::check_board(options)) emit(hil::check_line(check));
+    emit(hil::done_line(false));
+    return cli::exit_ok;
+}
+
 }  // namespace
 
 int agent(cli::Arguments& arguments) {
     AgentArguments a = parse(arguments);
+    if (a.doctor) return doctor(a);
     if (a.transport == hil::Transport::kernel) {
         int probe = ::socket(hil::af_qipcrtr, SOCK_DGRAM, 0);
         if (probe < 0)
@@ -235,6 +276,7 @@ int agent(cli::Arguments& arguments) {
 
     engine::SuiteOptions options;
     options.run.server = cli::find_server(a.server);
+    cli::require_server_in_world(options.run.server);
     options.run.board = a.board;
     options.run.seed = a.seed;
     options.run.target = engine::TargetKind::adb;  // the scenarios chosen for boards

@@ -4,7 +4,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <vector>
 
+#include "server/preload_check.hpp"
+#include "server/sandbox.hpp"
+#include "server/world.hpp"
 #include "tools/cli.hpp"
 
 namespace rmtfs_hil::cli {
@@ -34,5 +38,16 @@ std::string find_server(const std::string& given) {
     throw cli::EnvironmentError("no rmtfs daemon found: install Debian's rmtfs (ci/setup.sh does) or give --server PATH");
 }
 
+std::optional<std::string> server_outside_world(const std::string& server) {
+    std::vector<fs::path> preloads{server::find_shim_library(), server::find_umockdev_preload()};
+    for (const fs::path& library : preloads)
+        if (library.empty()) return std::nullopt;
+    return server::why_not_interposable(server, preloads);
+}
+
+void require_server_in_world(const std::string& server) {
+    if (auto why = server_outside_world(server))
+        throw cli::EnvironmentError("the daemon cannot run inside the emulated world, so no scenario is started: " + *why);
+}
 
 }  // namespace rmtfs_hil::cli

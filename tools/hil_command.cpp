@@ -11,7 +11,11 @@
 #include <optional>
 #include <string>
 
+#include "engine/report.hpp"
 #include "hil/emulated_device/device.hpp"
+#include "hil/host/board_connection.hpp"
+#include "hil/host/board_doctor.hpp"
+#include "server/board_profile.hpp"
 #include "tools/commands.hpp"
 
 namespace rmtfs_hil::commands {
@@ -23,18 +27,46 @@ namespace emulated = hil::emulated;
 const std::string_view hil_help = R"(rmtfs-hil hil — real boards through ADB, and an emulated board to try them on
 
 Usage:
+  rmtfs-hil hil doctor [OPTIONS]
   rmtfs-hil hil emulate [OPTIONS]
 
 Subcommands:
+  doctor    Check that a board is ready for `run --target adb`, and say for
+            each thing missing how to fix it.
   emulate   Run an emulated Android/Linux board on 127.0.0.1 that Debian 12's
             real adb connects to (adb connect 127.0.0.1:PORT); shell, push,
             pull and reboot work against it. Runs until Ctrl-C or SIGTERM.
+
+Options of doctor:
+  --serial S       The board as adb names it (adb devices -l), or HOST:PORT
+                   for a board on the network (connected afresh). Default:
+                   adb's only device.
+  --board B        The board profile the checks compare with: a built-in
+                   name or a board file; default sdm845.
+  --server PATH    The daemon on the board a run would use (default: rmtfs
+                   on the board's PATH).
+  --adb PATH       The adb client (default: adb on PATH).
+  --agent PATH     The agent pushed to check the board's files (default:
+                   this program; for an aarch64 board, its aarch64 build:
+                   build-aarch64/bin/rmtfs-hil).
+  --json           One JSON object per check instead of the table.
+
+  What it checks: adb runs; the board is online and authorized; the shell
+  is root; the board is aarch64; the system's rmtfs service (systemd's
+  rmtfs.service or AOSP's init service), its state and command line. Then,
+  through the agent on the board: the rmtfs program; the kernel's QRTR
+  (AF_QIPCRTR); the modem's remoteproc, found as rmtfs -s finds it, and its
+  state; /dev/qcom_rmtfs_memN and its size; each EFS partition of the
+  profile and its size; free scratch space. It reads only: nothing on the
+  board is started, stopped or written, and what it pushed is removed.
+  Exit status: 0 ready (warnings allowed), 1 a problem found, 2 usage.
 
 Options of emulate:
   --port PORT      TCP port on 127.0.0.1, 1-65535; 0 (the default) picks a
                    free one. The adb server's emulator ports 5555-5585 are
                    refused.
-  --board NAME     Board: sdm845 (Dragonboard 845c, the default).
+  --board B        The board: a built-in name or a board file (see
+                   `rmtfs-hil help boards`); default sdm845 (Dragonboard 845c).
   --root DIR       The device root: the board's files (/sys/class/remoteproc,
                    /dev/disk/by-partlabel, /etc/os-release, /data/local/tmp)
                    live in DIR and stay there. Default: a fresh directory,
@@ -67,8 +99,8 @@ Example:
   adb connect 127.0.0.1:15555
   adb -s 127.0.0.1:15555 shell uname -m
 
-Exit status: 0 after Ctrl-C or SIGTERM; 2 for a usage error; 3 when the
-device cannot start (the port is taken, the root cannot be made).
+Exit status of emulate: 0 after Ctrl-C or SIGTERM; 2 for a usage error; 3
+when the device cannot start (the port is taken, the root cannot be made).
 )";
 
 namespace {
@@ -96,10 +128,9 @@ emulated::DeviceOptions parse_emulate(cli::Arguments& arguments) {
         } else if (arg == "--port") {
             options.port = parse_port(arguments.value_of(arg));
         } else if (arg == "--board") {
-            std::string name = arguments.value_of(arg);
-            options.board = emulated::find_board(name);
-            if (options.board == nullptr)
-                throw cli::UsageError("hil emulate: unknown board '" + name + "' (boards: " + emulated::board_names() + ")");
+            auto board = server::resolve_board(arguments.value_of(arg));
+            if (!board) throw cli::UsageError("hil emulate: option '--board': " + board.error());
+            options.board = *board;
         } else if (arg == "--root") {
             options.root = fs::absolute(arguments.value_of(arg));
         } else if (arg == "--require-auth") {
@@ -139,13 +170,78 @@ int emulate(cli::Arguments& arguments) {
     return cli::exit_ok;
 }
 
+void print_check(const hil::Check& check, bool as_json) {
+    if (as_json) {
+        std::printf("%s\n", hil::check_line(check).c_str());
+    } else {
+        const char* status = check.status == hil::CheckStatus::ok        ? "ok"
+                             : check.status == hil::CheckStatus::warning ? "WARNING"
+                                                                          : "PROBLEM";
+        std::printf("  %-8s %-24s %s\n", status, check.name.c_str(), engine::sanitize_line(check.found).c_str());
+        if (!check.fix.empty()) std::printf("  %-8s %-24s fix: %s\n", "", "", engine::sanitize_line(check.fix).c_str());
+    }
+    std::fflush(stdout);
+}
+
+int doctor(cli::Arguments& arguments) {
+    hil::DoctorOptions options;
+    std::optional<std::string> agent;
+    bool as_json = false;
+    while (!arguments.done()) {
+        std::string arg = arguments.take();
+        if (arg == "-h" || arg == "--help") {
+            std::fwrite(hil_help.data(), 1, hil_help.size(), stdout);
+            std::exit(cli::exit_ok);
+        } else if (arg == "--serial") {
+            options.serial = arguments.value_of(arg);
+            if (options.serial.empty()) throw cli::UsageError("hil doctor: --serial needs a serial");
+        } else if (arg == "--board") {
+            options.board = arguments.value_of(arg);
+            auto board = server::resolve_board(options.board);
+            if (!board) throw cli::UsageError("hil doctor: option '--board': " + board.error());
+        } else if (arg == "--server") {
+            options.server = arguments.value_of(arg);
+        } else if (arg == "--adb") {
+            options.adb = arguments.value_of(arg);
+        } else if (arg == "--agent") {
+            agent = arguments.value_of(arg);
+        } else if (arg == "--json") {
+            as_json = true;
+        } else {
+            throw cli::UsageError("hil doctor: unknown option '" + arg + "'");
+        }
+    }
+    std::error_code error;
+    options.agent = agent ? fs::path(*agent) : fs::canonical("/proc/self/exe", error);
+    if (!fs::is_regular_file(options.agent, error))
+        throw cli::UsageError("hil doctor: --agent " + options.agent.string() + ": no such file");
+    options.shim = hil::shim_for_agent(options.agent);
+    if (!as_json) {
+        std::printf("rmtfs-hil hil doctor: %s, board profile %s\n",
+                    options.serial.empty() ? "adb's only device" : options.serial.c_str(),
+                    options.board.empty() ? server::default_board().name.c_str() : options.board.c_str());
+        std::fflush(stdout);
+    }
+    auto checks = hil::check_board_over_adb(options, [as_json](const hil::Check& check) { print_check(check, as_json); });
+    std::size_t problems = 0, warnings = 0;
+    for (const auto& check : checks) {
+        problems += check.status == hil::CheckStatus::problem;
+        warnings += check.status == hil::CheckStatus::warning;
+    }
+    if (!as_json)
+        std::printf("%zu checks: %zu problem%s, %zu warning%s: %s\n", checks.size(), problems, problems == 1 ? "" : "s",
+                    warnings, warnings == 1 ? "" : "s", problems == 0 ? "the board is ready" : "the board is not ready");
+    return problems == 0 ? cli::exit_ok : cli::exit_failed;
+}
+
 }  // namespace
 
 int hil(cli::Arguments& arguments) {
-    if (arguments.done()) throw cli::UsageError("hil: no subcommand given (subcommands: emulate)");
+    if (arguments.done()) throw cli::UsageError("hil: no subcommand given (subcommands: doctor, emulate)");
     std::string subcommand = arguments.take();
     if (subcommand == "emulate") return emulate(arguments);
-    throw cli::UsageError("hil: unknown subcommand '" + subcommand + "' (subcommands: emulate)");
+    if (subcommand == "doctor") return doctor(arguments);
+    throw cli::UsageError("hil: unknown subcommand '" + subcommand + "' (subcommands: doctor, emulate)");
 }
 
 }  // namespace rmtfs_hil::commands

@@ -39,7 +39,8 @@ Commands:
             end? acknowledged data lost? time to recover?
   sandbox   Run any program in the emulated world: AF_QIPCRTR sockets, the
             rmtfs_mem device, the modem's remoteproc.
-  hil       Real boards through ADB. `hil emulate`: an emulated board that
+  hil       Real boards through ADB. `hil doctor`: is a board ready, and
+            how to fix what is missing. `hil emulate`: an emulated board that
             Debian's adb connects to (adb connect 127.0.0.1:PORT), to try the
             board path without a board.
   agent     The board side of `run --target adb` (pushed there and run

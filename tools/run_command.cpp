@@ -452,8 +452,7 @@ engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, c
     std::error_code error;
     board.agent = a.agent ? *a.agent : fs::canonical("/proc/self/exe", error);
     if (!fs::is_regular_file(board.agent, error)) throw cli::EnvironmentError("--agent " + board.agent.string() + ": no such file");
-    fs::path beside = board.agent.parent_path().parent_path() / "lib" / "librmtfs_hil_shim.so";
-    board.shim = fs::exists(beside, error) ? beside : server::find_shim_library();
+    board.shim = hil::shim_for_agent(board.agent);
     // The daemon is the board's: --server names a path there.
     board.server = a.server;
     board.board = a.board;
@@ -477,6 +476,7 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     engine::SuiteOptions options;
     // On a board, --server is a path there; here, it must be a program.
     options.run.server = a.target_kind == engine::TargetKind::sim ? cli::find_server(a.server) : a.server;
+    if (a.target_kind == engine::TargetKind::sim) cli::require_server_in_world(options.run.server);
     options.run.seed = a.seed;
     options.run.board = a.board_profile;
     options.run.reproduce_prefix = reproduce_prefix(a, options.run.server);

@@ -35,6 +35,15 @@ std::string result_line(const engine::ScenarioResult& result) {
 
 std::string done_line(bool interrupted) { return json{{tag, "done"}, {"interrupted", interrupted}}.dump(); }
 
+std::string check_line(const Check& check) {
+    json line{{tag, "check"},
+              {"name", check.name},
+              {"status", std::string(name_of(check.status))},
+              {"found", check.found},
+              {"fix", check.fix}};
+    return line.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 AgentLine parse_agent_line(std::string_view line) {
     if (line.empty() || line.front() != '{') return OtherLine{std::string(line)};
     json j = json::parse(line.begin(), line.end(), nullptr, false);
@@ -62,6 +71,12 @@ AgentLine parse_agent_line(std::string_view line) {
         }
         if (kind == "result") return ResultLine{engine::read_scenario_json(j.at("result").dump())};
         if (kind == "done") return Done{j.at("interrupted").get<bool>()};
+        if (kind == "check") {
+            auto status = named<CheckStatus>(j.at("status").get<std::string>());
+            if (!status) return BadLine{"check: unknown status"};
+            return Check{j.at("name").get<std::string>(), *status, j.at("found").get<std::string>(),
+                         j.at("fix").get<std::string>()};
+        }
     } catch (const json::exception& e) {
         return BadLine{kind + ": " + e.what()};
     } catch (const std::runtime_error& e) {

@@ -21,6 +21,10 @@ inline constexpr int af_qipcrtr = 42;
 // Bumped when a line's meaning changes: the host refuses an agent that speaks another.
 inline constexpr int agent_protocol_version = 1;
 
+// The agent's exit status when the board lacks what the scenarios need
+// (said on its stderr): the host reports it once, as the machine's trouble.
+inline constexpr int agent_exit_board_lacks = 3;
+
 enum class Transport : std::uint8_t { loopback, kernel };
 
 struct Hello {
@@ -34,6 +38,17 @@ struct Hello {
 
 struct Done {
     bool interrupted = false;
+};
+
+// One thing `rmtfs-hil hil doctor` checks of a board (the agent checks what
+// it can read on the board itself: `agent --doctor`).
+enum class CheckStatus : std::uint8_t { ok, warning, problem };
+
+struct Check {
+    std::string name;    // "modem remoteproc"
+    CheckStatus status = CheckStatus::ok;
+    std::string found;   // what is there, or what is missing
+    std::string fix;     // how to mend it; empty when ok
 };
 
 struct ResultLine {
@@ -50,11 +65,12 @@ struct BadLine {
     std::string why;
 };
 
-using AgentLine = std::variant<Hello, ResultLine, Done, OtherLine, BadLine>;
+using AgentLine = std::variant<Hello, ResultLine, Done, Check, OtherLine, BadLine>;
 
 std::string hello_line(const Hello& hello);
 std::string result_line(const engine::ScenarioResult& result);
 std::string done_line(bool interrupted);
+std::string check_line(const Check& check);
 
 // A line as the host reads it (without its newline).
 AgentLine parse_agent_line(std::string_view line);
@@ -65,4 +81,10 @@ template <>
 struct rmtfs_hil::NameTable<rmtfs_hil::hil::Transport> {
     using T = rmtfs_hil::hil::Transport;
     static constexpr std::array entries{Named{T::loopback, "loopback"}, Named{T::kernel, "kernel"}};
+};
+
+template <>
+struct rmtfs_hil::NameTable<rmtfs_hil::hil::CheckStatus> {
+    using T = rmtfs_hil::hil::CheckStatus;
+    static constexpr std::array entries{Named{T::ok, "ok"}, Named{T::warning, "warning"}, Named{T::problem, "problem"}};
 };

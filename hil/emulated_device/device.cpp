@@ -809,7 +809,7 @@ void Connection::on_cnxn(const adb::Header& header, const Bytes& payload) {
     }
     const BoardDescription& board = core_.board.description();
     const std::string banner = adb::encode_banner(
-        {board.product_name, board.product_model, board.product_device, device_features});
+        {board.product_name, board.product_model, board.product_name, device_features});
     send(adb::Command::cnxn, adb::protocol_version, max_payload_, bytes_of(banner));
     online_ = true;
     log("online: CNXN sent, max payload " + std::to_string(max_payload_));
@@ -895,7 +895,7 @@ Device::Core::Core(asio::io_context& context, DeviceOptions device_options, fs::
       owns_root(root_owned),
       log(options.log_file, options.log),
       root(root_path),
-      board(io, root, *options.board, log.sink()),
+      board(io, root, describe_board(*options.board), log.sink()),
       shell(root, board, search_path_of(options), log.sink()),
       programs(io, options.stop_grace, log.sink()),
       acceptor(io),

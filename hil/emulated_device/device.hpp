@@ -54,7 +54,7 @@ constexpr bool is_adb_emulator_port(std::uint16_t port) {
 
 struct DeviceOptions {
     std::uint16_t port = 0;  // 0: any free port (never one of adb's emulator ports)
-    const BoardDescription* board = &sdm845_board();
+    const server::BoardProfile* board = &server::default_board();
     // The device root. Empty: a fresh directory under the temporary
     // directory, removed with the device; a given one is kept.
     std::filesystem::path root;

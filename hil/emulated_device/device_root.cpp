@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <system_error>
@@ -35,18 +36,6 @@ HOME_URL="https://www.debian.org/"
 VARIANT="rmtfs-hil emulated board"
 VARIANT_ID=rmtfs-hil-emulated
 )os";
-
-const BoardDescription sdm845{
-    .name = "sdm845",
-    .product_name = "db845c",
-    .product_model = "Dragonboard 845c",
-    .product_device = "db845c",
-    .machine = "aarch64",
-    .remoteproc_name = "4080000.remoteproc",
-    .remoteproc_state = "running",
-    .partitions = {{"modemst1", 2 * mib}, {"modemst2", 2 * mib}, {"fsg", 2 * mib}, {"fsc", 128 * kib}},
-    .services = {"rmtfs"},
-};
 
 void write_file(const fs::path& path, std::string_view text) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -96,11 +85,20 @@ void FileDescriptor::reset(int fd) {
     fd_ = fd;
 }
 
-const BoardDescription& sdm845_board() { return sdm845; }
-
-const BoardDescription* find_board(std::string_view name) { return name == sdm845.name ? &sdm845 : nullptr; }
-
-std::string board_names() { return sdm845.name; }
+BoardDescription describe_board(const server::BoardProfile& profile) {
+    BoardDescription board;
+    board.profile = &profile;
+    board.name = profile.name;
+    board.product_name = profile.name;
+    // "SDM845 / Dragonboard 845c" -> "Dragonboard 845c"; "(...)" left out.
+    std::string model = profile.description;
+    if (auto slash = model.find(" / "); slash != std::string::npos) model.erase(0, slash + 3);
+    if (auto note = model.find(" ("); note != std::string::npos) model.erase(note);
+    board.product_model = model;
+    for (const server::EfsPartition& partition : profile.partitions)
+        board.partitions.push_back({partition.label, partition.size_bytes.value_or(default_partition_bytes)});
+    return board;
+}
 
 Bytes partition_pattern(std::string_view label, std::uint64_t size_bytes) {
     Bytes bytes(size_bytes, pattern_fill);
@@ -188,10 +186,36 @@ Board::~Board() {
 
 void Board::make_tree() {
     const fs::path& root = root_.host_root();
-    fs::path remoteproc = root / "sys/class/remoteproc/remoteproc0";
+    const server::BoardProfile& profile = *description_.profile;
+
+    // The modem's remoteproc, its `device` link to the platform device whose
+    // modalias `rmtfs -s` looks for.
+    fs::path platform = root / "sys/devices/platform" / profile.modem.platform_device;
+    fs::create_directories(platform);
+    write_file(platform / "modalias", profile.modem.modalias + "\n");
+    fs::path remoteproc = root / "sys/class/remoteproc" / profile.modem.class_device;
     fs::create_directories(remoteproc);
-    write_file(remoteproc / "name", description_.remoteproc_name + "\n");
+    write_file(remoteproc / "name", profile.modem.name + "\n");
+    fs::remove(remoteproc / "device");
+    fs::create_directory_symlink(fs::path("../../../devices/platform") / profile.modem.platform_device,
+                                 remoteproc / "device");
     write_remoteproc_state();
+
+    // The rmtfs_mem carve-out: its char device (a file of its size) and the
+    // attributes the daemon reads.
+    const server::RmtfsMemRegion& memory = profile.rmtfs_mem;
+    fs::create_directories(root / "dev");
+    fs::path memory_device = root / "dev" / memory.device_name();
+    write_file(memory_device, "");
+    fs::resize_file(memory_device, memory.size_bytes);
+    fs::path memory_class = root / "sys/class/rmtfs" / memory.device_name();
+    fs::create_directories(memory_class);
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "0x%llx\n", static_cast<unsigned long long>(memory.phys_addr));
+    write_file(memory_class / "phys_addr", hex);
+    std::snprintf(hex, sizeof hex, "0x%llx\n", static_cast<unsigned long long>(memory.size_bytes));
+    write_file(memory_class / "size", hex);
+    write_file(memory_class / "client_id", std::to_string(memory.client_id) + "\n");
 
     fs::path by_partlabel = root / "dev/disk/by-partlabel";
     fs::create_directories(by_partlabel);
@@ -207,7 +231,8 @@ void Board::make_tree() {
 }
 
 void Board::write_remoteproc_state() {
-    write_file(root_.host_root() / "sys/class/remoteproc/remoteproc0/state", description_.remoteproc_state + "\n");
+    write_file(root_.host_root() / "sys/class/remoteproc" / description_.profile->modem.class_device / "state",
+               description_.remoteproc_state + "\n");
 }
 
 void Board::watch_partitions() {

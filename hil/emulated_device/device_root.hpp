@@ -1,7 +1,9 @@
 // The emulated device's file system and board: a directory on the host (the
 // device root) that every device path maps into, and the board made inside it
-// from a description — the modem's remoteproc in /sys, the EFS partitions as
-// files in /dev/disk/by-partlabel, /etc/os-release, an empty /data/local/tmp —
+// from a board profile — the modem's remoteproc in /sys (with its platform
+// device's modalias), the rmtfs_mem char device and its /sys/class/rmtfs
+// attributes, the EFS partitions as files in /dev/disk/by-partlabel,
+// /etc/os-release, an empty /data/local/tmp —
 // with the board state a reboot resets (system services, the remoteproc
 // state) and the record of every write attempted on a partition.
 #pragma once
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "proto/bytes.hpp"
+#include "server/board_profile.hpp"
 #include "proto/expected.hpp"
 
 namespace rmtfs_hil::hil::emulated {
@@ -61,23 +64,27 @@ struct PartitionDescription {
     std::uint64_t size_bytes = 0;
 };
 
+// The emulated board made from a board profile (server/boards/): the
+// profile's hardware, and what a Debian image on it shows.
 struct BoardDescription {
-    std::string name;  // "sdm845": what --board names
-    std::string product_name;
-    std::string product_model;
-    std::string product_device;
-    std::string machine;  // `uname -m`
-    std::string remoteproc_name;   // /sys/class/remoteproc/remoteproc0/name
-    std::string remoteproc_state;  // .../state after every boot
+    const server::BoardProfile* profile = nullptr;
+    std::string name;  // the profile's: what --board names
+    std::string product_name;   // ro.product.name and .device: the profile's name
+    std::string product_model;  // ro.product.model: the board part of its description
+    std::string machine = "aarch64";  // `uname -m`
+    std::string remoteproc_state = "running";  // after every boot
+    // The profile's partitions; one whose size the profile does not know is
+    // emulated with default_partition_bytes.
     std::vector<PartitionDescription> partitions;
     // systemd units the board runs, "rmtfs" for rmtfs.service, all active after a boot.
-    std::vector<std::string> services;
+    std::vector<std::string> services = {"rmtfs"};
+    // rmtfs.service's command line, as Debian 12 ships it.
+    std::string rmtfs_command_line = "/usr/bin/rmtfs -r -P -s";
 };
 
-// The Dragonboard 845c: modemst1/modemst2/fsg 2 MiB, fsc 128 KiB.
-const BoardDescription& sdm845_board();
-const BoardDescription* find_board(std::string_view name);
-std::string board_names();  // "sdm845": for usage errors
+inline constexpr std::uint64_t default_partition_bytes = 2 * 1024 * 1024;
+
+BoardDescription describe_board(const server::BoardProfile& profile);
 
 // The bytes a freshly made partition file holds: each 4 KiB block starts with
 // "rmtfs-hil emulated partition <label> block <n>\n", the rest is 0xa5. A test

@@ -182,15 +182,15 @@ CommandOutput run_uname(BuiltinContext& context, const Arguments& args) {
     if (args.size() > 1) return failed(1, "uname: the emulated device takes one option");
     if (option == "-s") return ok("Linux\n");
     if (option == "-m") return ok(board.machine + "\n");
-    if (option == "-n") return ok(board.product_device + "\n");
-    if (option == "-a") return ok("Linux " + board.product_device + " rmtfs-hil-emulated #1 SMP " + board.machine + " GNU/Linux\n");
+    if (option == "-n") return ok(board.product_name + "\n");
+    if (option == "-a") return ok("Linux " + board.product_name + " rmtfs-hil-emulated #1 SMP " + board.machine + " GNU/Linux\n");
     return failed(1, "uname: the emulated device knows -s, -n, -m and -a");
 }
 
 std::vector<std::pair<std::string, std::string>> properties(const BoardDescription& board) {
     return {{"ro.board.platform", board.name},       {"ro.hardware", "qcom"},
             {"ro.product.board", board.name},        {"ro.product.cpu.abi", "arm64-v8a"},
-            {"ro.product.device", board.product_device}, {"ro.product.model", board.product_model},
+            {"ro.product.device", board.product_name}, {"ro.product.model", board.product_model},
             {"ro.product.name", board.product_name}};
 }
 
@@ -348,7 +348,23 @@ CommandOutput run_chmod(BuiltinContext& context, const Arguments& args) {
 
 // systemctl's answers for the units the board has: is-active prints the
 // state (status 3 when not active), the others are silent.
+// `systemctl show -p ExecStart UNIT` (or --property=ExecStart) prints the
+// unit's command line as systemd does.
+CommandOutput run_systemctl_show(BuiltinContext& context, const Arguments& args) {
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (rest.size() == 3 && rest[0] == "-p") rest = {"--property=" + rest[1], rest[2]};
+    if (rest.size() != 2 || rest[0] != "--property=ExecStart")
+        return failed(1, "systemctl: the emulated device shows only -p ExecStart UNIT");
+    const std::string& unit = rest[1];
+    if (!context.board.service_state(unit)) return ok("ExecStart=\n");  // systemd: an unknown unit shows empty
+    const std::string& line = context.board.description().rmtfs_command_line;
+    const std::string path = line.substr(0, line.find(' '));
+    return ok("ExecStart={ path=" + path + " ; argv[]=" + line +
+              " ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n");
+}
+
 CommandOutput run_systemctl(BuiltinContext& context, const Arguments& args) {
+    if (!args.empty() && args[0] == "show") return run_systemctl_show(context, args);
     if (args.size() != 2) return failed(1, "systemctl: the emulated device takes one verb and one unit");
     const std::string& verb = args[0];
     const std::string& unit = args[1];
@@ -358,7 +374,7 @@ CommandOutput run_systemctl(BuiltinContext& context, const Arguments& args) {
         return CommandOutput{exit_systemctl_inactive, "inactive\n", ""};
     }
     if (verb != "start" && verb != "stop" && verb != "restart")
-        return failed(1, "systemctl: the emulated device knows is-active, start, stop and restart");
+        return failed(1, "systemctl: the emulated device knows is-active, start, stop, restart and show");
     std::string full = unit.ends_with(".service") ? unit : unit + ".service";
     if (!state)
         return failed(exit_systemctl_no_unit, "Failed to " + verb + " " + full + ": Unit " + full + " not found.");

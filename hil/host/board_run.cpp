@@ -5,22 +5,17 @@
 #include <cstdio>
 #include <map>
 #include <set>
-#include <thread>
 
 #include "engine/wording.hpp"
 #include "hil/agent/agent_protocol.hpp"
 #include "hil/host/adb_client.hpp"
+#include "hil/host/board_connection.hpp"
 
 namespace rmtfs_hil::hil {
 
 namespace {
 
 namespace fs = std::filesystem;
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
-constexpr milliseconds quick_command{seconds(30)};
-constexpr milliseconds push_bound{seconds(300)};
 
 // What the board got: the host file each pushed scenario came from. The
 // agent is given board paths relative to "/", where adb's shell starts its
@@ -31,49 +26,9 @@ struct Pushed {
     std::string board_argument;                       // --board for the agent, if any
 };
 
-std::string from_root(const std::string& absolute) { return absolute.substr(absolute.find_first_not_of('/')); }
-
-void must(const AdbResult& result, const std::string& what) {
-    if (!result.ok()) throw BoardError(result.describe(what));
-}
-
-// HOST:PORT: a device adb reaches over TCP.
-bool is_tcp_serial(const std::string& serial) {
-    std::size_t colon = serial.rfind(':');
-    return colon != std::string::npos && colon + 1 < serial.size() &&
-           serial.find_first_not_of("0123456789", colon + 1) == std::string::npos;
-}
-
-// A TCP device is connected afresh (a stale connection makes adb block);
-// then the device must be there, authorized.
-void check_reachable(const AdbClient& adb) {
-    if (is_tcp_serial(adb.serial())) {
-        adb.run({"disconnect", adb.serial()}, quick_command);
-        AdbResult connected = adb.run({"connect", adb.serial()}, quick_command);
-        // adb connect exits 0 even when it fails: its words say.
-        if (connected.out.find("connected to") == std::string::npos)
-            throw BoardError(connected.describe("adb connect " + adb.serial()));
-    }
-    std::string named = adb.serial().empty() ? "adb's device" : adb.serial();
-    AdbResult state;
-    auto deadline = std::chrono::steady_clock::now() + seconds(10);
-    do {  // a device just connected is offline for a moment
-        state = adb.run({"get-state"}, quick_command);
-        if (state.ok() && state.out.rfind("device", 0) == 0) return;
-        std::this_thread::sleep_for(milliseconds(200));
-    } while (std::chrono::steady_clock::now() < deadline);
-    std::string hint = state.err.find("unauthorized") != std::string::npos
-                           ? "; accept this host's key on the device (adb's AUTH)"
-                           : "; is it connected (adb devices)?";
-    throw BoardError(state.describe("adb get-state for " + named) + hint);
-}
-
 Pushed push_everything(const AdbClient& adb, const std::vector<engine::Scenario>& scenarios, const BoardRunOptions& o) {
-    must(adb.shell({"rm", "-rf", o.remote_dir}, quick_command), "clearing " + o.remote_dir + " on the board");
-    must(adb.run({"push", o.agent.string(), o.remote_dir + "/bin/rmtfs-hil"}, push_bound), "pushing the agent");
-    must(adb.shell({"chmod", "755", o.remote_dir + "/bin/rmtfs-hil"}, quick_command), "making the agent executable");
-    if (!o.shim.empty())
-        must(adb.run({"push", o.shim.string(), o.remote_dir + "/lib/librmtfs_hil_shim.so"}, push_bound), "pushing the shim");
+    push_agent(adb, o.remote_dir, o.agent);
+    if (!o.shim.empty()) push_shim(adb, o.remote_dir, o.shim);
     Pushed pushed;
     for (std::size_t i = 0; i < scenarios.size(); ++i) {
         const engine::Scenario& s = scenarios[i];
@@ -92,12 +47,7 @@ Pushed push_everything(const AdbClient& adb, const std::vector<engine::Scenario>
         pushed.remote_files.push_back(from_root(remote));
         pushed.host_file_of[from_root(remote)] = host.string();
     }
-    if (!o.board.empty() && (o.board.find('/') != std::string::npos || o.board.ends_with(".json"))) {
-        must(adb.run({"push", o.board, o.remote_dir + "/board.json"}, push_bound), "pushing the board file " + o.board);
-        pushed.board_argument = from_root(o.remote_dir + "/board.json");
-    } else {
-        pushed.board_argument = o.board;
-    }
+    pushed.board_argument = push_board(adb, o.remote_dir, o.board);
     return pushed;
 }
 
@@ -135,7 +85,7 @@ engine::ScenarioResult on_host(engine::ScenarioResult result, const Pushed& push
 }
 
 // A scenario the agent never reported: an error with what is known of why.
-engine::ScenarioResult unreported(const engine::Scenario& s, const std::string& why) {
+engine::ScenarioResult unreported(const engine::Scenario& s, const std::string& why, const BoardRunOptions& o) {
     engine::ScenarioResult result;
     result.name = s.name;
     result.description = s.description;
@@ -143,6 +93,7 @@ engine::ScenarioResult unreported(const engine::Scenario& s, const std::string& 
     result.tags = s.tags;
     result.verdict = engine::Verdict::error;
     result.reason = why;
+    result.reproduce = o.reproduce_prefix + " " + engine::wording::shell_quote(result.file);
     return result;
 }
 
@@ -156,16 +107,8 @@ std::string serial_of_target(const std::string& target) {
 engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, const BoardRunOptions& o,
                                const engine::SuiteOptions& suite) {
     AdbClient adb(o.adb, o.serial);
-    // An adb server this run starts is ended with it: nothing it starts outlives it.
-    bool own_server = !AdbClient::server_running();
-    struct ServerGuard {
-        const AdbClient& adb;
-        bool own;
-        ~ServerGuard() {
-            if (own) adb.run({"kill-server"}, quick_command);
-        }
-    } server_guard{adb, own_server};
-    check_reachable(adb);
+    AdbServerGuard server_guard(adb);
+    connect_board(adb);
     engine::RunReport report = engine::suite_header(suite);
     auto started = std::chrono::steady_clock::now();
     Pushed pushed;
@@ -201,11 +144,19 @@ engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, c
     };
     AdbResult ran = adb.shell_lines(agent_command(o, pushed, suite.jobs), on_line, stop);
     bool stopped = suite.interrupted != nullptr && suite.interrupted->requested();
+    // The agent found the board lacking before it began (its exit status 3):
+    // the machine's trouble, said once, not a verdict on each scenario.
+    if (!hello && !stopped && ran.status == agent_exit_board_lacks) {
+        adb.shell({"rm", "-rf", o.remote_dir}, quick_command);
+        std::string why = ran.err;
+        while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+        throw BoardError("the agent on the board cannot run the scenarios: " + engine::sanitize_line(why));
+    }
     if (!done && trouble.empty() && !stopped) trouble = ran.describe("the agent");
     if (!hello && !stopped && trouble.empty()) trouble = "the agent said no hello";
     for (const engine::Scenario& s : scenarios) {
         if (reported.contains(s.where.file) || stopped) continue;
-        report.scenarios.push_back(unreported(s, "the board agent ended before reporting it: " + trouble));
+        report.scenarios.push_back(unreported(s, "the board agent ended before reporting it: " + trouble, o));
         if (suite.progress) suite.progress(report.scenarios.back(), report.scenarios.size(), scenarios.size());
     }
     report.interrupted = report.interrupted || stopped;

@@ -14,13 +14,10 @@
 #include "engine/report.hpp"
 #include "engine/scenario.hpp"
 #include "engine/suite.hpp"
+#include "hil/host/board_connection.hpp"
 
 namespace rmtfs_hil::hil {
 
-// The board could not be reached or prepared: the machine's trouble, not a verdict.
-struct BoardError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 struct BoardRunOptions {
     std::string adb = "adb";

@@ -310,7 +310,7 @@ TEST_F(EmulatedDeviceTest, AdbConnectListsItAsADevice) {
     boot_and_connect();
     AdbResult devices = adb({"devices", "-l"});
     EXPECT_NE(devices.out.find(serial() + " "), std::string::npos) << devices.describe();
-    EXPECT_NE(devices.out.find("product:db845c model:Dragonboard_845c device:db845c"), std::string::npos)
+    EXPECT_NE(devices.out.find("product:sdm845 model:Dragonboard_845c device:sdm845"), std::string::npos)
         << "the banner's product, model and device: " << devices.describe();
 }
 
@@ -435,7 +435,7 @@ TEST_F(EmulatedDeviceTest, BoardBuiltinsAnswerLikeTheBoard) {
     boot_and_connect();
     EXPECT_EQ(shell("id -u").out, "0\n");
     EXPECT_EQ(shell("uname -m").out, "aarch64\n");
-    EXPECT_EQ(shell("getprop ro.product.device").out, "db845c\n");
+    EXPECT_EQ(shell("getprop ro.product.device").out, "sdm845\n");
     EXPECT_EQ(shell("cat /sys/class/remoteproc/remoteproc0/name /sys/class/remoteproc/remoteproc0/state").out,
               "4080000.remoteproc\nrunning\n");
     EXPECT_NE(shell("cat /etc/os-release").out.find("ID=debian"), std::string::npos);
@@ -772,7 +772,7 @@ TEST_F(RawHostTest, OneWrteInFlightPerStreamWithinTheHostsMaxPayload) {
     EXPECT_EQ(cnxn->header.arg1, host_max_payload) << "the device takes the smaller max payload";
     EXPECT_EQ(cnxn->header.checksum, adb::checksum(cnxn->payload));
     EXPECT_EQ(text_of(cnxn->payload),
-              "device::ro.product.name=db845c;ro.product.model=Dragonboard 845c;ro.product.device=db845c;"
+              "device::ro.product.name=sdm845;ro.product.model=Dragonboard 845c;ro.product.device=sdm845;"
               "features=shell_v2,cmd,fixed_push_mkdir");
 
     constexpr std::uint32_t host_id = 7;

@@ -1,9 +1,14 @@
-"""Shared fixtures: where the built rmtfs-hil lives."""
+"""Shared fixtures: where the built rmtfs-hil lives; emulated boards behind a private adb server."""
 import importlib
 import os
 import pathlib
+import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -63,3 +68,74 @@ def needs_rmtfs():
     """Skips a test that runs the real daemon where Debian's rmtfs is not installed."""
     if not os.path.exists("/usr/bin/rmtfs"):
         pytest.skip("/usr/bin/rmtfs is not installed (ci/setup.sh installs it)")
+
+
+# ---------------------------------------------------------------------------
+# Boards through Debian's real adb, against the emulated device.
+
+RMTFS = "/usr/bin/rmtfs"
+ADB = shutil.which("adb") or "/usr/bin/adb"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1, never one of 5555-5585 (the adb server probes those as emulators)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not 5555 <= port <= 5585:
+            return port
+
+
+@pytest.fixture
+def adb_env(tmp_path):
+    """A private adb server (its own port, HOME for its key, TMPDIR for its log), killed at the end."""
+    if not os.path.exists(ADB):
+        pytest.skip("Debian's adb is not installed (ci/setup.sh installs it)")
+    if not os.path.exists(RMTFS):
+        pytest.skip(f"{RMTFS} is not installed (ci/setup.sh installs it)")
+    home = tmp_path / "adb-home"
+    home.mkdir()
+    env = dict(os.environ, ANDROID_ADB_SERVER_PORT=str(free_port()), HOME=str(home), TMPDIR=str(tmp_path))
+    yield env
+    subprocess.run([ADB, "kill-server"], env=env, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def start_device(rmtfs_hil, tmp_path, adb_env):
+    """Starts emulated devices (`rmtfs-hil hil emulate ARGS...`) on free ports;
+    each is a dict: serial, root, log, process. All are stopped at the end."""
+    started = []
+
+    def _start(*args):
+        # Short: the agent's worlds go under its /data/local/tmp, and their
+        # sockets' paths must fit 107 bytes.
+        root = pathlib.Path(tempfile.mkdtemp(prefix="dr-", dir="/tmp"))
+        log = tmp_path / f"device-{len(started)}.log"
+        # Its log goes to the file (and to stderr, which nobody reads here: not a pipe).
+        process = subprocess.Popen(
+            [str(rmtfs_hil), "hil", "emulate", "--port", "0", "--root", str(root), "--log", str(log), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=adb_env,
+        )
+        device = {"serial": None, "root": root, "log": log, "process": process}
+        started.append(device)
+        line = process.stdout.readline()
+        match = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+        assert match, f"the emulated device said {line!r}: {log.read_text() if log.exists() else ''}"
+        device["serial"] = match.group(1)
+        return device
+
+    yield _start
+    for device in started:
+        device["process"].send_signal(signal.SIGINT)
+        device["process"].wait(timeout=30)
+        shutil.rmtree(device["root"], ignore_errors=True)
+
+
+@pytest.fixture
+def device(start_device):
+    """An emulated device (sdm845) listening on a free port."""
+    return start_device()

@@ -3,69 +3,13 @@ server, against the emulated device (`rmtfs-hil hil emulate`): the agent and
 the scenarios are pushed, run on the "board", and reported here with the
 same verdicts as `--target sim`."""
 import json
-import os
 import pathlib
-import re
-import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-import pytest
-
-RMTFS = "/usr/bin/rmtfs"
-ADB = shutil.which("adb") or "/usr/bin/adb"
-
-
-def free_port():
-    # Not 5555-5585: the adb server probes those as emulators.
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if not 5555 <= port <= 5585:
-            return port
-
-
-@pytest.fixture
-def adb_env(tmp_path):
-    """A private adb server (its own port, HOME for its key, TMPDIR for its log), killed at the end."""
-    if not os.path.exists(ADB):
-        pytest.skip("Debian's adb is not installed (ci/setup.sh installs it)")
-    if not os.path.exists(RMTFS):
-        pytest.skip(f"{RMTFS} is not installed (ci/setup.sh installs it)")
-    home = tmp_path / "adb-home"
-    home.mkdir()
-    env = dict(os.environ, ANDROID_ADB_SERVER_PORT=str(free_port()), HOME=str(home), TMPDIR=str(tmp_path))
-    yield env
-    subprocess.run([ADB, "kill-server"], env=env, capture_output=True, timeout=30)
-
-
-@pytest.fixture
-def device(rmtfs_hil, tmp_path, adb_env):
-    """An emulated device listening on a free port; yields its serial."""
-    # Short: the agent's worlds go under its /data/local/tmp, and their
-    # sockets' paths must fit 107 bytes.
-    root = pathlib.Path(tempfile.mkdtemp(prefix="dr-", dir="/tmp"))
-    log = tmp_path / "device.log"
-    # Its log goes to the file (and to stderr, which nobody reads here: not a pipe).
-    process = subprocess.Popen(
-        [str(rmtfs_hil), "hil", "emulate", "--port", "0", "--root", str(root), "--log", str(log)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=adb_env,
-    )
-    line = process.stdout.readline()
-    match = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
-    assert match, f"the emulated device said {line!r}: {log.read_text() if log.exists() else ''}"
-    yield {"serial": match.group(1), "root": root, "log": log, "process": process}
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=30)
-    shutil.rmtree(root, ignore_errors=True)
+from conftest import free_port
 
 
 def scenario(name, steps, **extra):

@@ -40,6 +40,7 @@ import time
 import urllib.parse
 
 import pytest
+from conftest import free_port
 
 yaml = pytest.importorskip("yaml", reason="python3-yaml is not installed (lava-common depends on it)")
 try:
@@ -491,12 +492,6 @@ def lava_run_missing() -> list:
     if not pathlib.Path("/var/lib/lava/dispatcher/tmp").is_dir():
         missing.append("/var/lib/lava/dispatcher/tmp (lava-dispatcher)")
     return missing
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class SshBoard:
