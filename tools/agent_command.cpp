@@ -3,6 +3,7 @@
 // shell`; it runs the scenarios where it is and streams each result back as
 // one JSON line (hil/agent_protocol.hpp), so the host's reports are the same
 // as for a simulated run.
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "engine/interrupt.hpp"
 #include "engine/sim_target.hpp"
@@ -61,8 +63,9 @@ Options:
 The board's files are read under RMTFS_HIL_DEVICE_ROOT when it is set (an
 emulated device sets it to its root), else under /.
 
-SIGINT, SIGTERM and SIGHUP (the host closed the stream) stop it as Ctrl-C
-stops a run: running scenarios end as errors, and done says interrupted.
+SIGINT, SIGTERM and SIGHUP stop it as Ctrl-C stops a run: running scenarios
+end as errors, and done says interrupted. So does the host going away (its
+end of stdout closed), at once, not at the next line.
 
 Exit status: 0 every scenario reported (the verdicts are in the lines), 2
 usage or scenario-file errors, 3 the board lacks something, 130 stopped.
@@ -216,6 +219,25 @@ void emit(const std::string& line) {
     }
 }
 
+// The host going away (adb's stream closed: the read end of stdout is gone)
+// stops the run at once, as Ctrl-C does — not at the next line, which a
+// long scenario may not write for minutes. A stdout that cannot hang up (a
+// file, a terminal) leaves the watch blocked, harmlessly.
+void watch_for_host_gone() {
+    std::thread([] {
+        pollfd out{STDOUT_FILENO, 0, 0};
+        for (;;) {
+            int ready = ::poll(&out, 1, -1);
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready < 0) return;
+            if (out.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+                if (agent_stop != nullptr) agent_stop->request();
+                return;
+            }
+        }
+    }).detach();
+}
+
 // `--doctor`: the board's checks, one line each, then done.
 int doctor(const AgentArguments& a) {
     hil::BoardCheckOptions options;
@@ -273,6 +295,7 @@ int agent(cli::Arguments& arguments) {
     sigemptyset(&action.sa_mask);
     for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal_number, &action, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
+    watch_for_host_gone();
 
     engine::SuiteOptions options;
     options.run.server = cli::find_server(a.server);

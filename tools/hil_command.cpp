@@ -1,15 +1,24 @@
 // `rmtfs-hil hil`: real boards through ADB. `hil emulate` runs an emulated
 // board that Debian's real adb client connects to, so the board path can be
 // tried (by people and by CI) without a board.
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "engine/report.hpp"
 #include "hil/emulated_device/device.hpp"
@@ -75,7 +84,8 @@ Options of emulate:
                    device as `unauthorized` (for negative tests).
   --log FILE       Append the device's log (connections, commands, pushes,
                    block-device writes, reboots) to FILE. It also goes to
-                   stderr.
+                   stderr, where lines are dropped (and counted) rather
+                   than stall the device when nobody reads it.
   -h, --help       Show this text.
 
 What the emulated board does:
@@ -144,11 +154,90 @@ emulated::DeviceOptions parse_emulate(cli::Arguments& arguments) {
     return options;
 }
 
+// The device's log lines on stderr, written by a thread of their own: a
+// stderr nobody reads (a full pipe) must not stall the device. Past a
+// bound, lines are dropped and counted; --log FILE keeps them all. At the
+// end the writer is given a moment to drain, then left behind (it shares
+// its state, so nothing it touches goes away under it).
+class StderrPump {
+public:
+    StderrPump() : state_(std::make_shared<State>()) {
+        writer_ = std::thread([state = state_] { run(*state); });
+    }
+    ~StderrPump() {
+        std::unique_lock lock(state_->mutex);
+        state_->closing = true;
+        state_->wake.notify_all();
+        const bool drained = state_->wake.wait_for(lock, std::chrono::seconds(1), [&] { return state_->finished; });
+        lock.unlock();
+        if (drained) writer_.join();
+        else writer_.detach();  // blocked on a stderr nobody reads
+    }
+    StderrPump(const StderrPump&) = delete;
+    StderrPump& operator=(const StderrPump&) = delete;
+
+    void push(std::string_view line) {
+        std::lock_guard lock(state_->mutex);
+        if (state_->lines.size() >= max_queued_lines) {
+            ++state_->dropped;
+            return;
+        }
+        state_->lines.emplace_back(line);
+        state_->wake.notify_all();
+    }
+
+private:
+    static constexpr std::size_t max_queued_lines = 10000;
+
+    struct State {
+        std::mutex mutex;
+        std::condition_variable wake;
+        std::deque<std::string> lines;
+        std::size_t dropped = 0;
+        bool closing = false;
+        bool finished = false;
+    };
+
+    // Straight to the descriptor: stdio's lock on stderr, held by a writer
+    // blocked on a full pipe, would stall the process's exit.
+    static void write_stderr(const std::string& text) {
+        const char* data = text.data();
+        std::size_t left = text.size();
+        while (left > 0) {
+            ssize_t wrote = ::write(STDERR_FILENO, data, left);
+            if (wrote < 0 && errno == EINTR) continue;
+            if (wrote <= 0) return;  // stderr closed: the lines have nowhere to go
+            data += wrote;
+            left -= static_cast<std::size_t>(wrote);
+        }
+    }
+
+    static void run(State& state) {
+        std::unique_lock lock(state.mutex);
+        for (;;) {
+            state.wake.wait(lock, [&] { return state.closing || !state.lines.empty(); });
+            if (state.lines.empty()) break;
+            std::string line = std::move(state.lines.front());
+            state.lines.pop_front();
+            std::size_t dropped = std::exchange(state.dropped, 0);
+            lock.unlock();
+            if (dropped != 0)
+                write_stderr("[" + std::to_string(dropped) + " log lines dropped: stderr is not being read]\n");
+            write_stderr(line + "\n");
+            lock.lock();
+        }
+        state.finished = true;
+        state.wake.notify_all();
+    }
+
+    std::shared_ptr<State> state_;
+    std::thread writer_;
+};
+
 int emulate(cli::Arguments& arguments) {
     emulated::DeviceOptions options = parse_emulate(arguments);
-    options.log = [](std::string_view line) {
-        std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
-    };
+    StderrPump pump;
+    options.log = [&pump](std::string_view line) { pump.push(line); };
     const bool root_given = !options.root.empty();
     asio::io_context io;
     auto created = emulated::Device::create(io, std::move(options));
@@ -165,8 +254,7 @@ int emulate(cli::Arguments& arguments) {
     io.run();
     const fs::path root = device.root();
     created->reset();  // kills what it started; removes the root it made
-    if (root_given) std::fprintf(stderr, "emulated device stopped; its root is kept: %s\n", root.c_str());
-    else std::fprintf(stderr, "emulated device stopped\n");
+    pump.push(root_given ? "emulated device stopped; its root is kept: " + root.string() : "emulated device stopped");
     return cli::exit_ok;
 }
 

@@ -9,7 +9,7 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 
-from conftest import free_port
+from conftest import ADB, free_port
 
 
 def scenario(name, steps, **extra):
@@ -138,3 +138,22 @@ def test_the_library_gives_the_same_verdicts_on_the_emulated_board(rmtfs_hil, tm
     for name, result in sim.items():
         assert (board[name]["verdict"], board[name]["known_status"]) == (result["verdict"], result["known_status"]), name
     assert any(s["verdict"] == "fail" for s in board.values()), "the known issues fail on the board too"
+
+
+def test_an_unread_stderr_never_stalls_the_emulated_device(rmtfs_hil, adb_env):
+    """Its log goes to stderr; a pipe nobody reads fills after 64 KiB, and the device must go on."""
+    device = subprocess.Popen([str(rmtfs_hil), "hil", "emulate", "--port", "0"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=adb_env)
+    try:
+        serial = device.stdout.readline().split("listening on ")[1].split()[0]
+        subprocess.run([ADB, "connect", serial], capture_output=True, timeout=30, env=adb_env)
+        for _ in range(60):  # each logs its 8 KiB command line: far past what the pipe holds
+            echoed = subprocess.run([ADB, "-s", serial, "shell", "echo", "x" * 8000], capture_output=True, text=True,
+                                    timeout=30, env=adb_env)
+            assert echoed.returncode == 0 and echoed.stdout == "x" * 8000 + "\n", echoed.stderr
+        device.send_signal(signal.SIGINT)
+        assert device.wait(timeout=15) == 0
+    finally:
+        if device.poll() is None:
+            device.kill()
+            device.wait()

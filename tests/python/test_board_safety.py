@@ -1,12 +1,17 @@
 """What a board run must never do, shown against the emulated device through
 Debian's real adb: start a daemon that would escape the world (and so write
-the board's EFS), or let a scenario's values reach the board's shell as
-anything but plain data."""
+the board's EFS), let a scenario's values reach the board's shell as anything
+but plain data, touch the board's own rmtfs service, or leave its agent
+running when the run fails, is stopped, or its host is killed."""
 import json
+import os
 import pathlib
+import signal
 import subprocess
+import time
 
-from conftest import build_dir
+from conftest import ADB, RMTFS, build_dir
+from processes import daemon_pids_of
 
 SCENARIO = {
     "name": "writes-land",
@@ -76,3 +81,79 @@ def test_scenario_values_reach_the_board_as_plain_data(rmtfs_hil, tmp_path, adb_
     assert "refused" not in log.split("listening on")[1], "every command line was plain words"
     for name in ["pwned", "pwned2", "pwned3"]:
         assert not list(device["root"].rglob(name)) and not (tmp_path / name).exists()
+
+
+# A scenario that waits a minute for a line the daemon never writes.
+SLOW = {
+    "name": "slow",
+    "description": "waits for what never comes",
+    "targets": ["sim", "adb"],
+    "timeout_ms": 120000,
+    "steps": [{"wait_for": {"event": "log", "text": "a line the daemon never writes"}, "timeout_ms": 60000}],
+}
+
+
+def agents_running() -> bool:
+    return "rmtfs-hil agent" in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def wait_until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.1)
+    return condition()
+
+
+def test_the_agent_stops_at_once_when_its_host_goes_away(rmtfs_hil, tmp_path):
+    (tmp_path / "slow.json").write_text(json.dumps(SLOW))
+    agent = subprocess.Popen([str(rmtfs_hil), "agent", "--server", RMTFS, str(tmp_path / "slow.json")],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        hello = json.loads(agent.stdout.readline())
+        assert hello["agent"] == "hello"
+        assert wait_until(lambda: daemon_pids_of(agent.pid), 30), "the scenario's daemon started"
+        daemons = daemon_pids_of(agent.pid)
+        agent.stdout.close()  # the host is gone; the scenario would wait a minute more
+        assert agent.wait(timeout=20) == 130
+        for pid in daemons:
+            assert not pathlib.Path(f"/proc/{pid}").exists(), "the daemon ended with its agent"
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+
+
+def service_untouched(device, env):
+    # The run ended the adb server it started: connect again to ask.
+    subprocess.run([ADB, "connect", device["serial"]], capture_output=True, timeout=30, env=env)
+    subprocess.run([ADB, "-s", device["serial"], "wait-for-device"], capture_output=True, timeout=30, env=env)
+    active = subprocess.run([ADB, "-s", device["serial"], "shell", "systemctl", "is-active", "rmtfs"],
+                            capture_output=True, text=True, timeout=30, env=env)
+    assert active.stdout.strip() == "active", active
+    log = device["log"].read_text()
+    assert "service rmtfs.service:" not in log, "a board run never stops or starts the board's rmtfs"
+    assert "BLOCK DEVICE WRITE" not in log
+
+
+def test_a_failing_scenario_leaves_the_board_as_it_was(rmtfs_hil, tmp_path, adb_env, device):
+    wrong = dict(SCENARIO, name="wrong", steps=SCENARIO["steps"][:1] + [
+        {"read": {"partition": "/boot/modem_fs1", "sector": 8, "sectors": 4, "data": {"pattern": "b"}}}])
+    (tmp_path / "wrong.json").write_text(json.dumps(wrong))
+    ran = subprocess.run([str(rmtfs_hil), "run", "--target", f"adb:{device['serial']}", str(tmp_path / "wrong.json")],
+                         capture_output=True, text=True, timeout=300, env=adb_env)
+    assert ran.returncode == 1 and "FAIL" in ran.stdout, ran.stdout + ran.stderr
+    service_untouched(device, adb_env)
+    assert not agents_running()
+    assert list((device["root"] / "data/local/tmp").iterdir()) == []
+
+
+def test_a_killed_host_leaves_no_agent_and_the_board_as_it_was(rmtfs_hil, tmp_path, adb_env, device):
+    (tmp_path / "slow.json").write_text(json.dumps(SLOW))
+    run = subprocess.Popen([str(rmtfs_hil), "run", "--target", f"adb:{device['serial']}", str(tmp_path / "slow.json")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=adb_env)
+    assert wait_until(agents_running, 60), "the agent started on the board"
+    time.sleep(1)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert wait_until(lambda: not agents_running(), 15), "the agent ends when its host is killed"
+    service_untouched(device, adb_env)
