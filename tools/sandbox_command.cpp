@@ -72,8 +72,14 @@ Examples:
   rmtfs-hil sandbox -- sh -c 'rmtfs -v -o "$RMTFS_HIL_STORAGE" -s & sleep 1; qrtr-lookup'
   rmtfs-hil sandbox --keep -- python3 -c 'import socket; print(socket.socket(42, 2).getsockname())'
 
+A COMMAND the preload libraries cannot enter — statically linked, linked
+against Android's bionic, or built for another machine than the shim — would
+act on this machine's real devices instead of the world's: it is refused,
+with the reason, and never started.
+
 Exit status: COMMAND's own (128+N when it was killed by signal N); 2 for a
-usage error; 3 when the machine lacks something (umockdev, the shim library).
+usage error; 3 when the machine lacks something (umockdev, the shim library)
+or COMMAND cannot be held in the world.
 )";
 
 namespace {
