@@ -317,7 +317,8 @@ int doctor(cli::Arguments& arguments) {
         warnings += check.status == hil::CheckStatus::warning;
     }
     if (!as_json)
-        std::printf("%zu checks: %zu problem%s, %zu warning%s: %s\n", checks.size(), problems, problems == 1 ? "" : "s",
+        std::printf("%zu check%s: %zu problem%s, %zu warning%s: %s\n", checks.size(), checks.size() == 1 ? "" : "s",
+                    problems, problems == 1 ? "" : "s",
                     warnings, warnings == 1 ? "" : "s", problems == 0 ? "the board is ready" : "the board is not ready");
     return problems == 0 ? cli::exit_ok : cli::exit_failed;
 }

@@ -90,6 +90,13 @@ def test_no_board_at_the_address_is_a_problem(rmtfs_hil, adb_env):
     assert "PROBLEM  connection" in ran.stdout and "Connection refused" in ran.stdout, ran.stdout
 
 
+def test_no_adb_is_a_problem_with_how_to_install_it(rmtfs_hil, adb_env):
+    ran = doctor(rmtfs_hil, adb_env, "--adb", "/nonexistent/adb")
+    assert ran.returncode == 1, ran.stdout
+    assert "PROBLEM  adb" in ran.stdout and "apt install adb" in ran.stdout, ran.stdout
+    assert "1 check: 1 problem, 0 warnings: the board is not ready" in ran.stdout
+
+
 def test_bad_arguments_are_usage_errors(rmtfs_hil, adb_env):
     for args, words in [(["--board", "pdp11"], "pdp11"), (["--frobnicate"], "--frobnicate"),
                         (["--agent", "/nonexistent/agent"], "/nonexistent/agent"), (["--serial"], "--serial")]:
