@@ -48,6 +48,10 @@ struct ModemRemoteproc {
     std::string modalias;
 };
 
+// The size taken for a partition whose profile does not know it (the 845c's
+// modemst1): what an emulated board makes, and the room a snapshot needs.
+inline constexpr std::uint64_t assumed_partition_bytes = 2 * 1024 * 1024;
+
 // An EFS partition: its GPT label (rmtfs -P) and its file under `rmtfs -o DIR`.
 struct EfsPartition {
     std::string label;      // "modemst1"

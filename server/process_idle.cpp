@@ -104,12 +104,10 @@ constexpr WaitCall aarch64_calls[] = {
     {133, "rt_sigsuspend", Timeout::none},         {137, "rt_sigtimedwait", Timeout::pointer_arg, 2},
 };
 
-constexpr int em_x86_64 = elf_machine_x86_64;
-constexpr int em_aarch64 = elf_machine_aarch64;
 #if defined(__x86_64__)
-constexpr int native_machine = em_x86_64;
+constexpr int native_machine = elf_machine_x86_64;
 #elif defined(__aarch64__)
-constexpr int native_machine = em_aarch64;
+constexpr int native_machine = elf_machine_aarch64;
 #else
 constexpr int native_machine = -1;
 #endif
@@ -126,15 +124,15 @@ constexpr bool agrees(const WaitCall (&table)[N], const WaitCall (&native)[M]) {
     }
     return N == M;
 }
-static_assert(native_machine != em_x86_64 || agrees(x86_64_calls, native_calls), "x86_64's numbers are wrong");
-static_assert(native_machine != em_aarch64 || agrees(aarch64_calls, native_calls), "aarch64's numbers are wrong");
+static_assert(native_machine != elf_machine_x86_64 || agrees(x86_64_calls, native_calls), "x86_64's numbers are wrong");
+static_assert(native_machine != elf_machine_aarch64 || agrees(aarch64_calls, native_calls), "aarch64's numbers are wrong");
 
 // The calls as a process of that ELF machine numbers them (the build's own
 // when its program could not be read); empty when unknown.
 std::span<const WaitCall> wait_calls_of(int machine) {
     if (machine == native_machine || machine < 0) return native_calls;
-    if (machine == em_x86_64) return x86_64_calls;
-    if (machine == em_aarch64) return aarch64_calls;
+    if (machine == elf_machine_x86_64) return x86_64_calls;
+    if (machine == elf_machine_aarch64) return aarch64_calls;
     return {};
 }
 

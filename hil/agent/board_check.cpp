@@ -24,9 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A partition whose size the profile does not know, for the room a snapshot needs.
-constexpr std::uint64_t unknown_partition_bytes = 2 * 1024 * 1024;
-
 // A board path ("/sys/class/remoteproc") under the root the agent sees.
 fs::path on_board(const BoardCheckOptions& o, std::string_view board_path) {
     return o.root / fs::path(board_path).relative_path();
@@ -211,7 +208,7 @@ Check check_partition(const BoardCheckOptions& o, const server::EfsPartition& pa
 Check check_scratch(const BoardCheckOptions& o) {
     const std::string name = "scratch space";
     std::uint64_t needed = 64ull * 1024 * 1024;
-    for (const server::EfsPartition& partition : o.board->partitions) needed += partition.size_bytes.value_or(unknown_partition_bytes);
+    for (const server::EfsPartition& partition : o.board->partitions) needed += partition.size_bytes.value_or(server::assumed_partition_bytes);
     struct statvfs status {};
     if (::statvfs(o.scratch.c_str(), &status) != 0)
         return problem(name, o.scratch.string() + ": " + std::strerror(errno), "the agent runs in a writable directory");

@@ -809,7 +809,7 @@ void Connection::on_cnxn(const adb::Header& header, const Bytes& payload) {
     }
     const BoardDescription& board = core_.board.description();
     const std::string banner = adb::encode_banner(
-        {board.product_name, board.product_model, board.product_name, device_features});
+        {board.profile->name, board.product_model, board.profile->name, device_features});
     send(adb::Command::cnxn, adb::protocol_version, max_payload_, bytes_of(banner));
     online_ = true;
     log("online: CNXN sent, max payload " + std::to_string(max_payload_));

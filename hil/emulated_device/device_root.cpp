@@ -18,7 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::uint64_t kib = 1024;
-constexpr std::uint64_t mib = 1024 * kib;
 // The pattern's unit: the sector size of the 845c's UFS.
 constexpr std::uint64_t pattern_block_bytes = 4 * kib;
 constexpr std::uint8_t pattern_fill = 0xa5;
@@ -88,15 +87,13 @@ void FileDescriptor::reset(int fd) {
 BoardDescription describe_board(const server::BoardProfile& profile) {
     BoardDescription board;
     board.profile = &profile;
-    board.name = profile.name;
-    board.product_name = profile.name;
     // "SDM845 / Dragonboard 845c" -> "Dragonboard 845c"; "(...)" left out.
     std::string model = profile.description;
     if (auto slash = model.find(" / "); slash != std::string::npos) model.erase(0, slash + 3);
     if (auto note = model.find(" ("); note != std::string::npos) model.erase(note);
     board.product_model = model;
     for (const server::EfsPartition& partition : profile.partitions)
-        board.partitions.push_back({partition.label, partition.size_bytes.value_or(default_partition_bytes)});
+        board.partitions.push_back({partition.label, partition.size_bytes.value_or(server::assumed_partition_bytes)});
     return board;
 }
 

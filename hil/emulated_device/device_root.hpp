@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "proto/bytes.hpp"
-#include "server/board_profile.hpp"
 #include "proto/expected.hpp"
+#include "server/board_profile.hpp"
 
 namespace rmtfs_hil::hil::emulated {
 
@@ -67,22 +67,19 @@ struct PartitionDescription {
 // The emulated board made from a board profile (server/boards/): the
 // profile's hardware, and what a Debian image on it shows.
 struct BoardDescription {
+    // Its name is what --board names, and ro.product.name and .device.
     const server::BoardProfile* profile = nullptr;
-    std::string name;  // the profile's: what --board names
-    std::string product_name;   // ro.product.name and .device: the profile's name
     std::string product_model;  // ro.product.model: the board part of its description
     std::string machine = "aarch64";  // `uname -m`
     std::string remoteproc_state = "running";  // after every boot
     // The profile's partitions; one whose size the profile does not know is
-    // emulated with default_partition_bytes.
+    // emulated with server::assumed_partition_bytes.
     std::vector<PartitionDescription> partitions;
     // systemd units the board runs, "rmtfs" for rmtfs.service, all active after a boot.
     std::vector<std::string> services = {"rmtfs"};
     // rmtfs.service's command line, as Debian 12 ships it.
     std::string rmtfs_command_line = "/usr/bin/rmtfs -r -P -s";
 };
-
-inline constexpr std::uint64_t default_partition_bytes = 2 * 1024 * 1024;
 
 BoardDescription describe_board(const server::BoardProfile& profile);
 

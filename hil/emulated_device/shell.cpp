@@ -182,16 +182,17 @@ CommandOutput run_uname(BuiltinContext& context, const Arguments& args) {
     if (args.size() > 1) return failed(1, "uname: the emulated device takes one option");
     if (option == "-s") return ok("Linux\n");
     if (option == "-m") return ok(board.machine + "\n");
-    if (option == "-n") return ok(board.product_name + "\n");
-    if (option == "-a") return ok("Linux " + board.product_name + " rmtfs-hil-emulated #1 SMP " + board.machine + " GNU/Linux\n");
+    if (option == "-n") return ok(board.profile->name + "\n");
+    if (option == "-a") return ok("Linux " + board.profile->name + " rmtfs-hil-emulated #1 SMP " + board.machine + " GNU/Linux\n");
     return failed(1, "uname: the emulated device knows -s, -n, -m and -a");
 }
 
 std::vector<std::pair<std::string, std::string>> properties(const BoardDescription& board) {
-    return {{"ro.board.platform", board.name},       {"ro.hardware", "qcom"},
-            {"ro.product.board", board.name},        {"ro.product.cpu.abi", "arm64-v8a"},
-            {"ro.product.device", board.product_name}, {"ro.product.model", board.product_model},
-            {"ro.product.name", board.product_name}};
+    const std::string& name = board.profile->name;
+    return {{"ro.board.platform", name},  {"ro.hardware", "qcom"},
+            {"ro.product.board", name},   {"ro.product.cpu.abi", "arm64-v8a"},
+            {"ro.product.device", name},  {"ro.product.model", board.product_model},
+            {"ro.product.name", name}};
 }
 
 // Android's getprop: a missing property is an empty line, no name lists all.
@@ -346,8 +347,6 @@ CommandOutput run_chmod(BuiltinContext& context, const Arguments& args) {
     return out;
 }
 
-// systemctl's answers for the units the board has: is-active prints the
-// state (status 3 when not active), the others are silent.
 // `systemctl show -p ExecStart UNIT` (or --property=ExecStart) prints the
 // unit's command line as systemd does.
 CommandOutput run_systemctl_show(BuiltinContext& context, const Arguments& args) {
@@ -363,6 +362,9 @@ CommandOutput run_systemctl_show(BuiltinContext& context, const Arguments& args)
               " ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n");
 }
 
+// systemctl's answers for the units the board has: is-active prints the
+// state (status 3 when not active), show the command line, the others are
+// silent.
 CommandOutput run_systemctl(BuiltinContext& context, const Arguments& args) {
     if (!args.empty() && args[0] == "show") return run_systemctl_show(context, args);
     if (args.size() != 2) return failed(1, "systemctl: the emulated device takes one verb and one unit");
