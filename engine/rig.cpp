@@ -512,114 +512,25 @@ void Rig::stop_modem(std::size_t index) {
     slot.power_off();
 }
 
-namespace {
-
-// Why the modem cannot move `bytes` to or from `partition` now, or nothing.
-std::optional<std::string> unsendable(const sim::Modem& m, std::size_t partition, std::size_t bytes) {
-    if (partition >= m.caller_ids().size())
-        return "modem has no partition " + std::to_string(partition) + " (it has " + std::to_string(m.caller_ids().size()) + ")";
-    if (!m.caller_ids()[partition])
-        return "modem holds no handle for " + m.config().partitions[partition] + " (state " +
-               std::string(sim::to_string(m.state())) + ")";
-    if (!m.buffer_address()) return "modem has no shared buffer (state " + std::string(sim::to_string(m.state())) + ")";
-    if (bytes == 0 || bytes % rmtfs::sector_size_bytes != 0) return "not whole 512-byte sectors: " + std::to_string(bytes) + " bytes";
-    if (bytes > m.config().buffer_bytes)
-        return std::to_string(bytes) + " bytes do not fit the modem's " + std::to_string(m.config().buffer_bytes) + "-byte buffer";
-    return std::nullopt;
-}
-
-}  // namespace
+ModemBooks Rig::books() { return ModemBooks{sandbox_->shared_memory(), ledger_, read_violations_}; }
 
 WriteResult Rig::write(std::size_t modem_index, std::size_t partition, std::uint32_t sector, const Bytes& data,
                        AnswerWait wait) {
     ModemSlot& slot = *modems_.at(modem_index);
-    sim::Modem& m = *slot.modem;
-    if (auto why = unsendable(m, partition, data.size())) return WriteResult{sim::WriteOutcome::pending, "not sent: " + *why, false, false, std::nullopt};
-    // Shared with the callback: an interrupted wait leaves it pending.
-    auto response = std::make_shared<std::optional<sim::Response>>();
-    std::size_t before = ledger_.writes();
-    m.write(partition, sector, data, [response](const sim::Response& r) { *response = r; });
-    await_answer(slot, [&] { return response->has_value(); }, wait);
-    WriteResult result;
-    result.outcome = ledger_.writes() > before ? ledger_.outcome(before) : sim::WriteOutcome::pending;
-    if (!*response) result.detail = "no answer";
-    else if (**response) {
-        result.detail = rmtfs::summary(***response);
-        if (const auto* rw = std::get_if<rmtfs::RwIovecResponse>(&***response); rw != nullptr && !rw->result.ok())
-            result.error = rw->result.error;
-    }
-    else {
-        const sim::RequestFailure& failure = (*response)->error();
-        result.detail = std::string(sim::to_string(failure.kind)) + ": " + failure.detail;
-        result.timed_out = failure.kind == sim::RequestFailure::Kind::timeout;
-    }
-    return result;
+    return modem_write(*slot.modem, books(), partition, sector, data,
+                       [&](const std::function<bool()>& answered) { await_answer(slot, answered, wait); });
 }
 
 std::optional<sim::Response> Rig::request(std::size_t modem_index, const rmtfs::Message& message, AnswerWait wait) {
     ModemSlot& slot = *modems_.at(modem_index);
-    HandBuilt sent = ledger_hand_built(slot, message);
-    auto response = std::make_shared<std::optional<sim::Response>>();
-    slot.modem->client().request(message, [response](const sim::Response& r) { *response = r; });
-    await_answer(slot, [&] { return response->has_value(); }, wait);
-    judge_hand_built(sent, *response);
-    return *response;
+    return modem_request(*slot.modem, books(), message,
+                         [&](const std::function<bool()>& answered) { await_answer(slot, answered, wait); });
 }
 
 std::optional<sim::Response> Rig::request_raw(std::size_t modem_index, const Bytes& qmi, AnswerWait wait) {
     ModemSlot& slot = *modems_.at(modem_index);
-    HandBuilt sent;
-    if (auto decoded = rmtfs::decode(qmi)) sent = ledger_hand_built(slot, decoded->message);
-    auto response = std::make_shared<std::optional<sim::Response>>();
-    slot.modem->client().request_raw(qmi, [response](const sim::Response& r) { *response = r; });
-    await_answer(slot, [&] { return response->has_value(); }, wait);
-    judge_hand_built(sent, *response);
-    return *response;
-}
-
-Rig::HandBuilt Rig::ledger_hand_built(ModemSlot& slot, const rmtfs::Message& message) {
-    HandBuilt sent;
-    const auto* rw = std::get_if<rmtfs::RwIovecRequest>(&message);
-    if (rw == nullptr) return sent;
-    // Which of the modem's partitions the caller id is; another's handle is
-    // not this modem's to ledger (a correct daemon refuses it).
-    const sim::Modem& m = *slot.modem;
-    std::optional<std::string> partition;
-    for (std::size_t i = 0; i < m.caller_ids().size(); ++i)
-        if (m.caller_ids()[i] == rw->caller_id) partition = m.config().partitions[i];
-    if (!partition) return sent;
-    for (const rmtfs::IovecEntry& entry : rw->iovec) {
-        if (entry.num_sector == 0) continue;
-        if (!rw->is_write()) {
-            sent.reads.emplace_back(*partition, entry);
-            continue;
-        }
-        // What the daemon will find at the entry's address; outside the
-        // region there is nothing to write (a correct daemon refuses).
-        auto bytes = sandbox_->shared_memory().read(entry.phys_offset,
-                                                    static_cast<std::size_t>(entry.num_sector) * rmtfs::sector_size_bytes);
-        if (bytes) sent.writes.push_back(ledger_.invoked(*partition, entry.sector_addr, *bytes));
-    }
-    return sent;
-}
-
-void Rig::judge_hand_built(const HandBuilt& sent, const std::optional<sim::Response>& response) {
-    const auto* rw = response && *response ? std::get_if<rmtfs::RwIovecResponse>(&**response) : nullptr;
-    bool acknowledged = rw != nullptr && rw->result.ok();
-    sim::WriteOutcome outcome = acknowledged ? sim::WriteOutcome::ok
-                                : rw != nullptr ? sim::WriteOutcome::failed
-                                                : sim::WriteOutcome::unknown;
-    // A write the daemon's death already made unknown stays so.
-    for (sim::WriteId id : sent.writes)
-        if (ledger_.outcome(id) == sim::WriteOutcome::pending) ledger_.resolved(id, outcome);
-    if (!acknowledged) return;
-    for (const auto& [partition, entry] : sent.reads) {
-        auto bytes = sandbox_->shared_memory().read(entry.phys_offset,
-                                                    static_cast<std::size_t>(entry.num_sector) * rmtfs::sector_size_bytes);
-        if (!bytes) continue;
-        if (auto violation = ledger_.read_returned(partition, entry.sector_addr, *bytes))
-            read_violations_.push_back(*violation);
-    }
+    return modem_request_raw(*slot.modem, books(), qmi,
+                             [&](const std::function<bool()>& answered) { await_answer(slot, answered, wait); });
 }
 
 void Rig::crash_modem(std::size_t index) {
@@ -635,27 +546,8 @@ void Rig::crash_modem(std::size_t index) {
 ReadResult Rig::read(std::size_t modem_index, std::size_t partition, std::uint32_t sector, std::uint32_t count,
                      AnswerWait wait) {
     ModemSlot& slot = *modems_.at(modem_index);
-    sim::Modem& m = *slot.modem;
-    if (auto why = unsendable(m, partition, static_cast<std::size_t>(count) * rmtfs::sector_size_bytes))
-        return ReadResult{false, {}, "not sent: " + *why, false, false, false, std::nullopt};
-    auto answer = std::make_shared<std::optional<Expected<Bytes, sim::ReadFailure>>>();
-    m.read(partition, sector, count, [answer](const Expected<Bytes, sim::ReadFailure>& r) { *answer = r; });
-    await_answer(slot, [&] { return answer->has_value(); }, wait);
-    ReadResult result;
-    if (!*answer) {
-        result.detail = "no answer";
-    } else if (!**answer) {
-        result.detail = (*answer)->error().detail;
-        result.timed_out = (*answer)->error().timed_out;
-        result.refused = (*answer)->error().refused;
-        if (result.refused) result.error = (*answer)->error().error;
-    } else {
-        result.ok = true;
-        result.data = ***answer;
-        if (auto violation = ledger_.read_returned(m.config().partitions.at(partition), sector, result.data))
-            result.detail = violation->describe();
-    }
-    return result;
+    return modem_read(*slot.modem, books(), partition, sector, count,
+                      [&](const std::function<bool()>& answered) { await_answer(slot, answered, wait); });
 }
 
 // ---- faults ----------------------------------------------------------------------

@@ -31,6 +31,7 @@
 #include "sim/qrtr_endpoint.hpp"
 #include "sim/trace.hpp"
 #include "sim/write_ledger.hpp"
+#include "engine/modem_requests.hpp"
 #include "engine/target.hpp"
 
 namespace rmtfs_hil::engine {
@@ -259,15 +260,8 @@ private:
     void record_end(Source source, const server::ProcessExit& exit);
     void harness_error(std::string what);
     void make_modem(std::size_t index);
-    // A hand-built RW_IOVEC through one of the modem's own handles is ledgered
-    // as the modem's writes are (the bytes its iovec names in shared memory),
-    // and its reads are checked once answered.
-    struct HandBuilt {
-        std::vector<sim::WriteId> writes;
-        std::vector<std::pair<std::string, rmtfs::IovecEntry>> reads;  // partition, entry
-    };
-    HandBuilt ledger_hand_built(ModemSlot& slot, const rmtfs::Message& message);
-    void judge_hand_built(const HandBuilt& sent, const std::optional<sim::Response>& response);
+    // Where the modems' requests are judged (engine/modem_requests.hpp).
+    ModemBooks books();
     // Runs the loop until `answered`, the modem's request timeout (and the
     // grace for its report), or, unless `wait` is full, the world at rest:
     // then the modem gives up on what it asked.

@@ -96,6 +96,8 @@ std::optional<std::string> ScenarioRun::not_runnable_here() const {
         for (TargetKind t : s_.targets) targets.emplace_back(name_of(t));
         return "not for target " + std::string(name_of(options_.target)) + " (the scenario's targets: " + joined(targets) + ")";
     }
+    if (options_.fixed_board && s_.setup.board && *s_.setup.board != options_.board->name)
+        return "for board " + *s_.setup.board + "; the target is board " + options_.board->name;
     return missing_capabilities(s_, options_.capabilities);
 }
 

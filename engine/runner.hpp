@@ -28,6 +28,9 @@ struct RunOptions {
     // The world each scenario runs in, and what it can do (checked before it is made).
     TargetFactory make_target = make_sim_target;
     Capabilities capabilities = sim_capabilities();
+    // The target is one board (a real one): a scenario for another board is
+    // skipped, not run on this one.
+    bool fixed_board = false;
     // Asked between steps and inside waits: true stops the scenario (verdict
     // error, "interrupted").
     Interrupt interrupted;

@@ -413,6 +413,30 @@ std::vector<std::string> scenario_step_kinds() {
     return names;
 }
 
+namespace {
+
+// What the daemon's own options ask of the world: -P (raw partitions) and -s
+// (the daemon drives the modem's remoteproc), alone or among other short
+// options ("-rPs"); -o and -S take a value, in the same word or the next.
+Capabilities needs_of_server_args(const std::vector<std::string>& args) {
+    Capabilities needed;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg.size() < 2 || arg[0] != '-' || arg[1] == '-') continue;
+        for (std::size_t c = 1; c < arg.size(); ++c) {
+            if (arg[c] == 'P') needed.add(Capability::raw_partitions);
+            if (arg[c] == 's') needed.add(Capability::daemon_drives_modem);
+            if (arg[c] == 'o' || arg[c] == 'S') {
+                if (c + 1 == arg.size()) ++i;  // the value is the next word
+                break;
+            }
+        }
+    }
+    return needed;
+}
+
+}  // namespace
+
 Capabilities needs_of(const Scenario& scenario) {
     const Setup& setup = scenario.setup;
     Capabilities needed{Capability::daemon_control};
@@ -423,6 +447,7 @@ Capabilities needs_of(const Scenario& scenario) {
     if (setup.server.start && std::any_of(setup.modems.begin(), setup.modems.end(), [](const ModemSetup& m) { return m.boot; }))
         needed.add(Capability::simulated_modem);
     if (scenario.invariants.ledger) needed.add(Capability::storage_contents);
+    needed.add(needs_of_server_args(setup.server.args));
     for (const Step& step : scenario.steps) needed.add(step.action->needs());
     return needed;
 }

@@ -141,17 +141,7 @@ public:
     std::optional<DaemonResources> daemon_resources() override {
         auto pid = rig_->daemon().pid();
         if (!pid || !rig_->daemon_running()) return std::nullopt;
-        std::error_code error;
-        std::size_t files = 0;
-        for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(*pid) + "/fd", error);
-             !error && it != std::filesystem::directory_iterator(); it.increment(error))
-            ++files;
-        if (error) return std::nullopt;
-        std::size_t resident_kb = 0;
-        std::ifstream status("/proc/" + std::to_string(*pid) + "/status");
-        for (std::string line; std::getline(status, line);)
-            if (line.rfind("VmRSS:", 0) == 0) resident_kb = std::stoul(line.substr(6));
-        return DaemonResources{*pid, files, resident_kb};
+        return process_resources(*pid);
     }
 
     // ---- modems

@@ -1,5 +1,9 @@
 #include "engine/target.hpp"
 
+#include <filesystem>
+#include <fstream>
+#include <string>
+
 namespace rmtfs_hil::engine {
 
 std::string DaemonStatus::describe() const {
@@ -11,6 +15,20 @@ std::string DaemonStatus::describe() const {
     }
     RMTFS_HIL_ASSERT(false, "a daemon state without a case");
     return {};
+}
+
+std::optional<DaemonResources> process_resources(int pid) {
+    std::error_code error;
+    std::size_t files = 0;
+    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error);
+         !error && it != std::filesystem::directory_iterator(); it.increment(error))
+        ++files;
+    if (error) return std::nullopt;
+    std::size_t resident_kb = 0;
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmRSS:", 0) == 0) resident_kb = std::stoul(line.substr(6));
+    return DaemonResources{pid, files, resident_kb};
 }
 
 sim::TraceExit trace_exit(const server::ProcessExit& exit) {

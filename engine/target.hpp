@@ -46,6 +46,10 @@ struct DaemonResources {
     std::size_t resident_kb = 0;
 };
 
+// A process's open descriptors and resident memory, from /proc; nothing when
+// it is gone.
+std::optional<DaemonResources> process_resources(int pid);
+
 struct DaemonStatus {
     enum class State { not_started, running, stopped, ended };
     State state = State::not_started;

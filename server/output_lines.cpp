@@ -28,18 +28,12 @@ std::vector<OutputLine> LineSplitter::feed(std::string_view bytes,
         bytes = newline == std::string_view::npos ? std::string_view{} : bytes.substr(newline + 1);
         bool ends_line = newline != std::string_view::npos;
 
-        if (discarding_) {
-            // The rest of a line already delivered as truncated.
-            if (ends_line) discarding_ = false;
-            continue;
-        }
-        std::size_t room = line_max_bytes_ - pending_.size();
-        if (piece.size() > room) {
-            // The line is longer than the cap: deliver what fits.
+        // A line longer than the cap: deliver it a cap's worth at a time.
+        while (piece.size() > line_max_bytes_ - pending_.size()) {
+            std::size_t room = line_max_bytes_ - pending_.size();
             pending_.append(piece.substr(0, room));
+            piece.remove_prefix(room);
             lines.push_back(OutputLine{stream_, std::exchange(pending_, {}), true, false, now});
-            discarding_ = !ends_line;
-            continue;
         }
         pending_.append(piece);
         if (ends_line) lines.push_back(OutputLine{stream_, std::exchange(pending_, {}), false, false, now});
@@ -50,7 +44,6 @@ std::vector<OutputLine> LineSplitter::feed(std::string_view bytes,
 std::vector<OutputLine> LineSplitter::finish(std::chrono::steady_clock::time_point now) {
     std::vector<OutputLine> lines;
     if (!pending_.empty()) lines.push_back(OutputLine{stream_, std::exchange(pending_, {}), false, true, now});
-    discarding_ = false;
     return lines;
 }
 

@@ -15,13 +15,14 @@ enum class OutputStream { standard_output, standard_error };
 std::string_view to_string(OutputStream stream);  // "stdout" / "stderr"
 
 // A daemon that writes without newlines (a hex dump, a progress bar) must not
-// grow one trace event without bound: past this, the line is cut and marked.
+// grow one trace event without bound: past this, the line is delivered in
+// pieces of this size, each but the last marked as continuing. Nothing is dropped.
 inline constexpr std::size_t output_line_max_bytes = 64 * 1024;
 
 struct OutputLine {
     OutputStream stream = OutputStream::standard_output;
     std::string text;          // without the newline
-    bool truncated = false;    // text is the first output_line_max_bytes; the rest was dropped
+    bool continues = false;    // a piece of a longer line: the next OutputLine of the stream goes on with it
     bool unterminated = false; // the stream ended before a newline came
     std::chrono::steady_clock::time_point at;  // when the harness read the bytes that ended it
 };
@@ -42,7 +43,6 @@ private:
     OutputStream stream_;
     std::size_t line_max_bytes_;
     std::string pending_;
-    bool discarding_ = false;  // a truncated line was delivered; drop bytes up to its newline
 };
 
 }  // namespace rmtfs_hil::server

@@ -286,31 +286,6 @@ std::optional<std::string> make_pattern_file(const fs::path& path, std::uint64_t
     return std::nullopt;
 }
 
-std::optional<std::string> fill_storage(const fs::path& storage, const BoardProfile& profile,
-                                        const WorldOptions& options) {
-    const StorageContent& content = options.storage_content;
-    for (const auto& partition : profile.partitions) {
-        fs::path file = storage / partition.file_name;
-        std::optional<std::string> failure;
-        switch (content.fill) {
-            case StorageContent::Fill::zeros: failure = make_sized_file(file, options.partition_size_bytes); break;
-            case StorageContent::Fill::pattern:
-                failure = make_pattern_file(file, options.partition_size_bytes, content.seed);
-                break;
-            case StorageContent::Fill::copy: {
-                std::error_code error;
-                fs::path source = fs::is_directory(content.source, error) ? content.source / partition.file_name
-                                                                          : content.source;
-                fs::copy_file(source, file, fs::copy_options::none, error);
-                if (error) failure = "cannot copy " + source.string() + " to " + file.string() + ": " + error.message();
-                break;
-            }
-        }
-        if (failure) return failure;
-    }
-    return std::nullopt;
-}
-
 std::optional<std::string> check_region(const RmtfsMemRegion& region, std::uint64_t phys_addr, std::size_t length,
                                         std::string_view what) {
     std::uint64_t begin = region.phys_addr;
@@ -344,6 +319,30 @@ bool is_within(const fs::path& path, const fs::path& directory) {
 }
 
 }  // namespace
+
+std::optional<std::string> fill_storage(const fs::path& storage, const BoardProfile& profile,
+                                        std::uint64_t partition_size_bytes, const StorageContent& content) {
+    for (const auto& partition : profile.partitions) {
+        fs::path file = storage / partition.file_name;
+        std::optional<std::string> failure;
+        switch (content.fill) {
+            case StorageContent::Fill::zeros: failure = make_sized_file(file, partition_size_bytes); break;
+            case StorageContent::Fill::pattern:
+                failure = make_pattern_file(file, partition_size_bytes, content.seed);
+                break;
+            case StorageContent::Fill::copy: {
+                std::error_code error;
+                fs::path source = fs::is_directory(content.source, error) ? content.source / partition.file_name
+                                                                          : content.source;
+                fs::copy_file(source, file, fs::copy_options::none, error);
+                if (error) failure = "cannot copy " + source.string() + " to " + file.string() + ": " + error.message();
+                break;
+            }
+        }
+        if (failure) return failure;
+    }
+    return std::nullopt;
+}
 
 fs::path find_umockdev_preload() {
     // Preloaded into the daemon, it must be of the daemon's architecture:
@@ -461,7 +460,7 @@ Expected<World, WorldError> World::create(const fs::path& root_dir, const BoardP
         world.created_entries_.push_back(world.storage_);
         fs::create_directory(world.storage_, error);
         if (error) return failure("cannot create " + world.storage_.string() + ": " + error.message());
-        if (auto problem = fill_storage(world.storage_, profile, options)) return failure(*problem);
+        if (auto problem = fill_storage(world.storage_, profile, options.partition_size_bytes, options.storage_content)) return failure(*problem);
     }
     if (auto problem = world.build_partition_devices()) return failure(*problem);
 

@@ -86,6 +86,11 @@ struct StorageContent {
     static StorageContent copy_from(std::filesystem::path from) { return {Fill::copy, 0, std::move(from)}; }
 };
 
+// Makes one file per partition of `profile` in `storage` (an existing
+// directory) as `content` says; why not, naming the file.
+std::optional<std::string> fill_storage(const std::filesystem::path& storage, const BoardProfile& profile,
+                                        std::uint64_t partition_size_bytes, const StorageContent& content);
+
 struct WorldOptions {
     // Leave the directory behind when the World goes (for a post-mortem).
     bool keep = false;

@@ -21,6 +21,7 @@
 #include "engine/sim_target.hpp"
 #include "engine/suite.hpp"
 #include "hil/agent/agent_protocol.hpp"
+#include "hil/agent/board_target.hpp"
 #include "hil/agent/board_check.hpp"
 #include "rmtfs_hil/version.hpp"
 #include "server/board_profile.hpp"
@@ -48,7 +49,13 @@ Options:
   --board B           The board profile: a built-in name or a board file.
   --transport T       loopback (default): the emulated QRTR world, with the
                       daemon under the preload shim; kernel: the board's own
-                      AF_QIPCRTR (not built yet: refused with the reason).
+                      AF_QIPCRTR, the daemon a process the agent supervises
+                      on scratch storage (-o, never -P), the simulated modem
+                      a client on the local node. No other server of the
+                      RMTFS service may run then (stop the system's rmtfs).
+  --allow-modem-restart
+                      With --transport kernel: run scenarios whose daemon is
+                      started with -s (it stops and starts the board's modem).
   --seed N            Seed for every scenario.
   --jobs N            Scenarios in parallel, each in its own world (default 1).
   --lava              Also report to LAVA: one test set per PATH
@@ -84,6 +91,7 @@ struct AgentArguments {
     unsigned jobs = 1;
     bool lava = false;
     bool doctor = false;
+    bool allow_modem_restart = false;
 };
 
 AgentArguments parse(cli::Arguments& arguments) {
@@ -121,6 +129,8 @@ AgentArguments parse(cli::Arguments& arguments) {
             a.jobs = static_cast<unsigned>(value);
         } else if (arg == "--lava") {
             a.lava = true;
+        } else if (arg == "--allow-modem-restart") {
+            a.allow_modem_restart = true;
         } else if (arg == "--doctor") {
             a.doctor = true;
         } else if (arg == "--") {
@@ -133,7 +143,18 @@ AgentArguments parse(cli::Arguments& arguments) {
     }
     if (a.doctor && !a.paths.empty()) throw cli::UsageError("--doctor runs no scenario: give no PATH");
     if (!a.doctor && a.paths.empty()) throw cli::UsageError("no scenario files or folders given");
+    if (a.transport == hil::Transport::kernel && a.jobs > 1)
+        throw cli::UsageError("--transport kernel runs one scenario at a time (one QRTR node, one RMTFS service): "
+                              "give no --jobs");
+    if (a.allow_modem_restart && a.transport != hil::Transport::kernel)
+        throw cli::UsageError("--allow-modem-restart is for --transport kernel (the loopback world's modem is simulated)");
     return a;
+}
+
+// The board's "/" (hil::device_root_variable).
+fs::path device_root() {
+    const char* root = std::getenv(hil::device_root_variable);
+    return root != nullptr && *root != '\0' ? fs::path(root) : fs::path("/");
 }
 
 engine::StopRequest* agent_stop = nullptr;
@@ -241,7 +262,7 @@ void watch_for_host_gone() {
 // `--doctor`: the board's checks, one line each, then done.
 int doctor(const AgentArguments& a) {
     hil::BoardCheckOptions options;
-    if (const char* root = std::getenv("RMTFS_HIL_DEVICE_ROOT"); root != nullptr && *root != '\0') options.root = root;
+    options.root = device_root();
     options.board = a.board;
     options.server_search = a.server.empty() ? "rmtfs on PATH" : "--server " + a.server;
     try {
@@ -271,8 +292,6 @@ int agent(cli::Arguments& arguments) {
             throw cli::EnvironmentError("--transport kernel: this kernel has no AF_QIPCRTR sockets (load qrtr.ko, or use "
                                         "--transport loopback)");
         ::close(probe);
-        throw cli::EnvironmentError("--transport kernel: the agent's board target for the kernel transport is not "
-                                    "built yet; use --transport loopback");
     }
     // One suite per PATH (a LAVA test set each).
     std::vector<Suite> suites;
@@ -299,7 +318,19 @@ int agent(cli::Arguments& arguments) {
 
     engine::SuiteOptions options;
     options.run.server = cli::find_server(a.server);
-    cli::require_server_in_world(options.run.server);
+    if (a.transport == hil::Transport::kernel) {
+        hil::BoardTargetOptions board;
+        board.root = device_root();
+        std::error_code error;
+        board.scratch = fs::temp_directory_path(error);
+        if (error) board.scratch = ".";
+        board.allow_modem_restart = a.allow_modem_restart;
+        options.run.make_target = hil::board_target_factory(board);
+        options.run.capabilities = hil::board_capabilities(board);
+        options.run.fixed_board = true;
+    } else {
+        cli::require_server_in_world(options.run.server);
+    }
     options.run.board = a.board;
     options.run.seed = a.seed;
     options.run.target = engine::TargetKind::adb;  // the scenarios chosen for boards
@@ -309,7 +340,7 @@ int agent(cli::Arguments& arguments) {
         emit(hil::result_line(result));
         if (a.lava) run_helper({"lava-test-case", result.name, "--result", lava_result(result.verdict)});
     };
-    hil::Hello hello{RMTFS_HIL_VERSION, a.transport, a.board->name, engine::sim_capabilities(), total};
+    hil::Hello hello{RMTFS_HIL_VERSION, a.transport, a.board->name, options.run.capabilities, total};
     emit(hil::hello_line(hello));
     bool interrupted = false;
     for (const Suite& suite : suites) {

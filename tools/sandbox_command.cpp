@@ -187,7 +187,7 @@ int sandbox(cli::Arguments& arguments) {
     events.output = [&](const server::OutputLine& line) {
         std::FILE* to = line.stream == server::OutputStream::standard_output ? stdout : stderr;
         std::fwrite(line.text.data(), 1, line.text.size(), to);
-        if (!line.unterminated) std::fputc('\n', to);
+        if (!line.unterminated && !line.continues) std::fputc('\n', to);
         std::fflush(to);
         trace.write(line.at, "command", server::to_string(line.stream), line.text);
     };

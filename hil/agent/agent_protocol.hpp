@@ -18,6 +18,9 @@ namespace rmtfs_hil::hil {
 
 // Linux's address family number for QRTR sockets.
 inline constexpr int af_qipcrtr = 42;
+// Where the agent reads the board's files (/dev, /sys, ...) when set: an
+// emulated device sets it to its root; a board leaves it unset ("/").
+inline constexpr const char* device_root_variable = "RMTFS_HIL_DEVICE_ROOT";
 // Bumped when a line's meaning changes: the host refuses an agent that speaks another.
 inline constexpr int agent_protocol_version = 1;
 

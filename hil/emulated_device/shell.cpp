@@ -18,6 +18,8 @@
 #include <optional>
 #include <utility>
 
+#include "hil/agent/agent_protocol.hpp"
+
 namespace rmtfs_hil::hil::emulated {
 
 namespace fs = std::filesystem;
@@ -523,7 +525,7 @@ std::vector<std::string> Shell::program_environment() const {
     const std::string tmp = (root_.host_root() / fs::path(program_directory).relative_path()).string();
     // TMPDIR as Android sets it, so a program's scratch files stay on the device.
     return {"PATH=/usr/bin:/bin", "HOME=" + tmp, "TMPDIR=" + tmp,
-            "RMTFS_HIL_DEVICE_ROOT=" + root_.host_root().string()};
+            std::string(hil::device_root_variable) + "=" + root_.host_root().string()};
 }
 
 void Shell::record(std::string_view command_line, std::vector<std::string> argv, std::string outcome) {

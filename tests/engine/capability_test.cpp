@@ -107,6 +107,87 @@ TEST(Capabilities, WithoutCouplingPoliciesOnlyTheManualScenariosRun) {
     }, "(the setup)");
 }
 
+// The daemon's arguments as rmtfs's getopt reads them ("o:PrsS:v"), worked
+// out here independently of the loader.
+bool server_flag(const Json& s, char flag) {
+    if (!s.contains("setup") || !s["setup"].contains("server") || !s["setup"]["server"].contains("args")) return false;
+    bool value_next = false;
+    for (const Json& word : s["setup"]["server"]["args"]) {
+        std::string arg = word.get<std::string>();
+        if (value_next) {
+            value_next = false;
+            continue;
+        }
+        if (arg.size() < 2 || arg[0] != '-') continue;
+        for (std::size_t i = 1; i < arg.size(); ++i) {
+            if (arg[i] == flag) return true;
+            if (arg[i] == 'o' || arg[i] == 'S') {
+                value_next = i + 1 == arg.size();
+                break;
+            }
+        }
+    }
+    return false;
+}
+
+TEST(Capabilities, WithoutRawPartitionsOnlyTheDashPScenariosAreSkipped) {
+    expect_skips(Capability::raw_partitions, [](const Json& s) { return server_flag(s, 'P'); }, "(the setup)");
+}
+
+TEST(Capabilities, WithoutTheDaemonDrivingTheModemOnlyTheDashSScenariosAreSkipped) {
+    expect_skips(Capability::daemon_drives_modem, [](const Json& s) { return server_flag(s, 's'); }, "(the setup)");
+}
+
+// Scenarios built in code, so every spelling getopt accepts is covered.
+Capabilities needs_for_args(std::vector<std::string> args) {
+    Scenario scenario;
+    scenario.setup.server.args = std::move(args);
+    return needs_of(scenario);
+}
+
+TEST(Capabilities, TheDaemonsOptionsAreReadAsGetoptReadsThem) {
+    auto raw = [](std::vector<std::string> args) { return needs_for_args(std::move(args)).contains(Capability::raw_partitions); };
+    auto drives = [](std::vector<std::string> args) {
+        return needs_for_args(std::move(args)).contains(Capability::daemon_drives_modem);
+    };
+    EXPECT_TRUE(raw({"-r", "-P", "-s"}));
+    EXPECT_TRUE(drives({"-r", "-P", "-s"}));
+    EXPECT_TRUE(raw({"-rPs"}));
+    EXPECT_TRUE(drives({"-rPs"}));
+    EXPECT_TRUE(raw({"-o", "/dev/block/by-name", "-P"}));
+    EXPECT_FALSE(raw({"-o", "-P"})) << "-P here is -o's value";
+    EXPECT_FALSE(drives({"-o-s"})) << "-s here is -o's value";
+    EXPECT_FALSE(drives({"-S", "-s"})) << "-s here is -S's value";
+    EXPECT_TRUE(drives({"-S", "_a", "-s"}));
+    EXPECT_FALSE(raw({"-o", "{storage}", "-v"}));
+    EXPECT_FALSE(drives({"-o", "{storage}", "-v"}));
+}
+
+TEST(Capabilities, AFixedBoardSkipsTheScenariosForOtherBoards) {
+    LoadedSuite suite = load_suite({RMTFS_HIL_SCENARIO_LIBRARY});
+    ASSERT_TRUE(suite.errors.empty());
+    RunOptions options;
+    options.fixed_board = true;
+    options.make_target = [](const Scenario&, const TargetOptions&) -> Expected<std::unique_ptr<Target>, std::string> {
+        return unexpected(std::string("a fake world that is never built"));
+    };
+    std::size_t other_boards = 0;
+    for (const Scenario& scenario : suite.scenarios) {
+        ScenarioResult result = run_scenario(scenario, options);
+        if (scenario.setup.board && *scenario.setup.board != options.board->name) {
+            ++other_boards;
+            EXPECT_EQ(result.verdict, Verdict::skip) << scenario.name;
+            EXPECT_NE(result.reason.find("for board " + *scenario.setup.board), std::string::npos) << result.reason;
+        } else {
+            EXPECT_EQ(result.verdict, Verdict::error) << scenario.name << ": " << result.reason;
+        }
+    }
+    EXPECT_GT(other_boards, 0u);
+    options.fixed_board = false;
+    for (const Scenario& scenario : suite.scenarios)
+        EXPECT_NE(run_scenario(scenario, options).verdict, Verdict::skip) << scenario.name << ": the sim makes any board";
+}
+
 TEST(Capabilities, TheSkipReasonNamesTheCapabilityAndTheStep) {
     LoadedSuite suite = load_suite({std::filesystem::path(RMTFS_HIL_SCENARIO_LIBRARY) / "power-loss.json"});
     ASSERT_TRUE(suite.errors.empty());

@@ -28,7 +28,7 @@ TEST(LineSplitter, JoinsLinesAcrossChunks) {
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0].text, "last");
     EXPECT_TRUE(lines[0].unterminated);
-    EXPECT_FALSE(lines[0].truncated);
+    EXPECT_FALSE(lines[0].continues);
     EXPECT_TRUE(splitter.finish(now).empty()) << "finish empties the splitter";
 }
 
@@ -40,16 +40,20 @@ TEST(LineSplitter, MarksTheStream) {
     EXPECT_EQ(to_string(lines[0].stream), "stderr");
 }
 
-TEST(LineSplitter, CutsALineAtTheCapAndDropsItsRest) {
+TEST(LineSplitter, DeliversALongLineInPiecesOfTheCapLosingNothing) {
     LineSplitter splitter(OutputStream::standard_output, 4);
     auto lines = splitter.feed("abcdefg", now);
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0].text, "abcd");
-    EXPECT_TRUE(lines[0].truncated);
-    EXPECT_TRUE(splitter.feed("hij", now).empty()) << "the rest of the long line is dropped";
+    EXPECT_TRUE(lines[0].continues);
+    lines = splitter.feed("hij", now);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].text, "efgh");
+    EXPECT_TRUE(lines[0].continues);
     lines = splitter.feed("k\nnext\n", now);
-    EXPECT_EQ(texts(lines), std::vector<std::string>{"next"});
-    EXPECT_FALSE(lines[0].truncated);
+    EXPECT_EQ(texts(lines), (std::vector<std::string>{"ijk", "next"}));
+    EXPECT_FALSE(lines[0].continues) << "the last piece ends the line";
+    EXPECT_FALSE(lines[1].continues);
 }
 
 TEST(LineSplitter, ALineOfExactlyTheCapIsNotTruncated) {
@@ -58,7 +62,7 @@ TEST(LineSplitter, ALineOfExactlyTheCapIsNotTruncated) {
     auto lines = splitter.feed("\n", now);
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0].text, "abcd");
-    EXPECT_FALSE(lines[0].truncated);
+    EXPECT_FALSE(lines[0].continues);
 }
 
 TEST(LineSplitter, AFullUnterminatedLineAtEofIsNotTruncated) {
@@ -66,17 +70,18 @@ TEST(LineSplitter, AFullUnterminatedLineAtEofIsNotTruncated) {
     EXPECT_TRUE(splitter.feed("abcd", now).empty());
     auto lines = splitter.finish(now);
     ASSERT_EQ(lines.size(), 1u);
-    EXPECT_FALSE(lines[0].truncated);
+    EXPECT_FALSE(lines[0].continues);
     EXPECT_TRUE(lines[0].unterminated);
 }
 
 TEST(LineSplitter, DefaultCapIs64KiB) {
     LineSplitter splitter(OutputStream::standard_output);
     auto lines = splitter.feed(std::string(output_line_max_bytes + 10, 'x') + "\nok\n", now);
-    ASSERT_EQ(lines.size(), 2u);
+    ASSERT_EQ(lines.size(), 3u);
     EXPECT_EQ(lines[0].text.size(), output_line_max_bytes);
-    EXPECT_TRUE(lines[0].truncated);
-    EXPECT_EQ(lines[1].text, "ok");
+    EXPECT_TRUE(lines[0].continues);
+    EXPECT_EQ(lines[1].text, std::string(10, 'x'));
+    EXPECT_EQ(lines[2].text, "ok");
 }
 
 }  // namespace

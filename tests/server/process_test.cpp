@@ -92,16 +92,18 @@ TEST(SupervisedProcess, CapturesStdoutAndStderrLinesAndAPartialLastLine) {
     EXPECT_EQ(process.state(), SupervisedProcess::State::idle);
 }
 
-TEST(SupervisedProcess, CutsOverlongLinesAtTheNamedLimit) {
+TEST(SupervisedProcess, DeliversOverlongLinesInPiecesOfTheNamedLimit) {
     boost::asio::io_context io;
     Recorder record;
     SupervisedProcess process(io, shell("head -c 70000 /dev/zero | tr '\\000' a; echo; echo next"), record.events());
     ASSERT_TRUE(process.start());
     ASSERT_TRUE(run_until(io, [&] { return !record.ends.empty(); }));
-    ASSERT_EQ(record.lines.size(), 2u);
+    ASSERT_EQ(record.lines.size(), 3u);
     EXPECT_EQ(record.lines[0].text.size(), output_line_max_bytes);
-    EXPECT_TRUE(record.lines[0].truncated);
-    EXPECT_EQ(record.lines[1].text, "next");
+    EXPECT_TRUE(record.lines[0].continues);
+    EXPECT_EQ(record.lines[1].text.size(), 70000 - output_line_max_bytes);
+    EXPECT_FALSE(record.lines[1].continues);
+    EXPECT_EQ(record.lines[2].text, "next");
 }
 
 TEST(SupervisedProcess, ReportsTheExitCode) {
