@@ -40,15 +40,7 @@ using namespace std::chrono_literals;
 
 inline constexpr const char* default_server = "/usr/bin/rmtfs";
 
-// The rig's bounds, each in one place.
-// A request's answer: the modem's own timeout reports it; this much more for
-// that report to arrive before the rig stops waiting.
-inline constexpr std::chrono::milliseconds request_report_grace = 5s;
-// After SIGKILL, how long the end of the daemon may take to be reported.
-inline constexpr std::chrono::milliseconds kill_report_grace = 5s;
-// How long the processes' reports owed (an exit, a stop or continue the
-// harness sent) may take to arrive before the rig calls it the machine's trouble.
-inline constexpr std::chrono::milliseconds settle_bound = 5s;
+// The rig's bounds, each in one place (those every target keeps: target.hpp).
 // The loop stalled this long past a timer's due time without computing
 // (starved of CPU, or stopped) makes every timing it saw suspect.
 inline constexpr std::chrono::milliseconds starvation_threshold = 500ms;
@@ -60,8 +52,6 @@ inline constexpr std::chrono::milliseconds name_service_start_bound = 5s;
 inline constexpr std::chrono::milliseconds default_service_wait = 10s;
 inline constexpr std::chrono::milliseconds default_exit_wait = 10s;
 inline constexpr std::chrono::milliseconds default_boot_wait = 20s;
-// Stands for the storage directory in server arguments.
-inline constexpr const char* storage_placeholder = "{storage}";
 
 struct ModemSpec {
     std::string name = "modem";

@@ -138,6 +138,10 @@ struct Scenario {
 
 // What the scenario needs of a target: its setup's and its steps'.
 Capabilities needs_of(const Scenario& scenario);
+// What a daemon's own options ask of the world, read as getopt does: -P
+// (raw_partitions) and -s (daemon_drives_modem), alone or among other short
+// options ("-rPs"); -o and -S take a value, in the same word or the next.
+Capabilities needs_of_server_args(const std::vector<std::string>& args);
 
 }  // namespace rmtfs_hil::engine
 

@@ -413,11 +413,6 @@ std::vector<std::string> scenario_step_kinds() {
     return names;
 }
 
-namespace {
-
-// What the daemon's own options ask of the world: -P (raw partitions) and -s
-// (the daemon drives the modem's remoteproc), alone or among other short
-// options ("-rPs"); -o and -S take a value, in the same word or the next.
 Capabilities needs_of_server_args(const std::vector<std::string>& args) {
     Capabilities needed;
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -434,8 +429,6 @@ Capabilities needs_of_server_args(const std::vector<std::string>& args) {
     }
     return needed;
 }
-
-}  // namespace
 
 Capabilities needs_of(const Scenario& scenario) {
     const Setup& setup = scenario.setup;

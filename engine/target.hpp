@@ -30,6 +30,18 @@
 
 namespace rmtfs_hil::engine {
 
+// Bounds every target keeps, each in one place.
+// A request's answer: the modem's own timeout reports it; this much more for
+// that report to arrive before the target stops waiting.
+inline constexpr std::chrono::milliseconds request_report_grace{5000};
+// After SIGKILL, how long the end of the daemon may take to be reported.
+inline constexpr std::chrono::milliseconds kill_report_grace{5000};
+// How long the processes' reports owed (an exit, a stop or continue the
+// harness sent) may take to arrive before the target calls it the machine's trouble.
+inline constexpr std::chrono::milliseconds settle_bound{5000};
+// Stands for the storage directory in server arguments.
+inline constexpr const char* storage_placeholder = "{storage}";
+
 using std::chrono::milliseconds;
 
 // A scenario's storage files and what a modem's boot loads of each, unless

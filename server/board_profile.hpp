@@ -48,6 +48,12 @@ struct ModemRemoteproc {
     std::string modalias;
 };
 
+// As `rmtfs -s` picks the modem's remoteproc: its `device/modalias`
+// contains "-mpss-pas" or "-mss-pil".
+inline bool is_modem_modalias(std::string_view modalias) {
+    return modalias.find("-mpss-pas") != std::string_view::npos || modalias.find("-mss-pil") != std::string_view::npos;
+}
+
 // The size taken for a partition whose profile does not know it (the 845c's
 // modemst1): what an emulated board makes, and the room a snapshot needs.
 inline constexpr std::uint64_t assumed_partition_bytes = 2 * 1024 * 1024;

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "proto/contract.hpp"
+#include "proto/errno_names.hpp"
 
 #ifndef RMTFS_HIL_LIBRARY_ARCHITECTURE
 #define RMTFS_HIL_LIBRARY_ARCHITECTURE ""
@@ -71,6 +72,23 @@ void remove_abandoned_worlds(const fs::path& base) {
     }
 }
 
+}  // namespace
+
+Expected<fs::path, std::string> make_owned_directory(const fs::path& base, std::string_view tag) {
+    remove_abandoned_worlds(base);
+    std::string pattern = (base / (std::string(world_directory_prefix) + std::string(tag) + "XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) return unexpected("cannot create a directory like " + pattern + ": " + errno_text(errno));
+    fs::path made(pattern);
+    if (!write_owner(made)) {
+        std::string why = "cannot write " + (made / world_owner_file).string() + ": " + errno_text(errno);
+        std::error_code ignored;
+        fs::remove_all(made, ignored);
+        return unexpected(why);
+    }
+    return made;
+}
+
+namespace {
 
 // Pending connections umockdev's preload may queue on ioctl/_default before
 // anyone accepts (each open() of a testbed /dev node makes one).
@@ -86,7 +104,6 @@ std::string kernel_phys_addr_text(std::uint64_t value) {
     return text;
 }
 
-std::string errno_text(int error_number) { return std::strerror(error_number); }
 
 // Writes the tree under the testbed root; remembers the first failure and
 // does nothing after it, so create() checks once.
@@ -398,14 +415,10 @@ Expected<World, WorldError> World::create(const fs::path& root_dir, const BoardP
     if (root_dir.empty()) {
         const char* temporary = std::getenv("TMPDIR");
         fs::path base = temporary != nullptr && *temporary != '\0' ? fs::path(temporary) : fs::path("/tmp");
-        remove_abandoned_worlds(base);
-        std::string pattern = (base / (std::string(world_directory_prefix) + "XXXXXX")).string();
-        if (::mkdtemp(pattern.data()) == nullptr)
-            return failure("cannot create a world directory like " + pattern + ": " + errno_text(errno));
-        world.root_ = fs::path(pattern);
+        auto made = make_owned_directory(base);
+        if (!made) return failure("world directory: " + made.error());
+        world.root_ = *made;
         world.owns_root_ = true;
-        if (!write_owner(world.root_)) return failure("cannot write " + (world.root_ / world_owner_file).string() + ": " +
-                                                      errno_text(errno));
     } else {
         fs::path root = fs::absolute(root_dir, error).lexically_normal();
         if (error) return failure("cannot resolve world directory " + root_dir.string() + ": " + error.message());

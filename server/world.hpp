@@ -56,6 +56,13 @@ inline constexpr std::string_view world_directory_prefix = "rmtfs-hil-";
 // owns it. The next world made in the same place removes worlds whose owner
 // is gone; a kept world loses the file and stays.
 inline constexpr const char* world_owner_file = ".owner";
+
+// A fresh directory under `base` named world_directory_prefix + `tag` +
+// six random characters, owned by this process (world_owner_file): first
+// removes those this harness made whose owner is gone (a SIGKILLed run), so
+// nothing outlives the next run. Returns its path or why it could not.
+Expected<std::filesystem::path, std::string> make_owned_directory(const std::filesystem::path& base,
+                                                                  std::string_view tag = "");
 // umockdev's preload library (Debian package umockdev).
 inline constexpr std::string_view umockdev_preload_soname = "libumockdev-preload.so.0";
 

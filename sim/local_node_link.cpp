@@ -110,7 +110,7 @@ void LocalNodeLink::look_up() {
     sockaddr_qrtr to = address(local_node_, QRTR_PORT_CTRL);
     if (::sendto(*fd, ask.data(), ask.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) < 0) {
         int error = errno;
-        send_error("NEW_LOOKUP to the name service: " + std::string(errno_name(error)) + " (" + std::strerror(error) + ")");
+        send_error("NEW_LOOKUP to the name service: " + errno_text(error));
     }
     wait_for(*lookup_);
 }
@@ -189,7 +189,7 @@ void LocalNodeLink::transmit(ByteView bytes) {
                          reinterpret_cast<const sockaddr*>(&to), sizeof to) < 0) {
                 int error = errno;
                 send_error("sendto " + to_string(QrtrAddress{packet.dst_node, packet.dst_port}) + ": " +
-                           std::string(errno_name(error)) + " (" + std::strerror(error) + ")");
+                           errno_text(error));
             }
             return;
         }

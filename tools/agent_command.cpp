@@ -23,6 +23,7 @@
 #include "hil/agent/agent_protocol.hpp"
 #include "hil/agent/board_target.hpp"
 #include "hil/agent/board_check.hpp"
+#include "hil/agent/system_service.hpp"
 #include "rmtfs_hil/version.hpp"
 #include "server/board_profile.hpp"
 #include "server/sandbox.hpp"
@@ -51,11 +52,18 @@ Options:
                       daemon under the preload shim; kernel: the board's own
                       AF_QIPCRTR, the daemon a process the agent supervises
                       on scratch storage (-o, never -P), the simulated modem
-                      a client on the local node. No other server of the
-                      RMTFS service may run then (stop the system's rmtfs).
+                      a client on the local node. The board's own rmtfs
+                      service (systemd's rmtfs.service, or init's rmtfs on
+                      Android) is stopped before the first scenario and
+                      started again when the agent ends, however it ends: a
+                      guardian process does it even after SIGKILL. A modem
+                      still running then would be a client of the run's
+                      daemons: refused (exit 3).
   --allow-modem-restart
-                      With --transport kernel: run scenarios whose daemon is
-                      started with -s (it stops and starts the board's modem).
+                      With --transport kernel: the board's modem may be
+                      stopped and started: stopping a service that runs
+                      rmtfs -s does (refused without this flag), and so do
+                      scenarios whose daemon has -s (skipped without it).
   --seed N            Seed for every scenario.
   --jobs N            Scenarios in parallel, each in its own world (default 1).
   --lava              Also report to LAVA: one test set per PATH
@@ -75,7 +83,9 @@ end as errors, and done says interrupted. So does the host going away (its
 end of stdout closed), at once, not at the next line.
 
 Exit status: 0 every scenario reported (the verdicts are in the lines), 2
-usage or scenario-file errors, 3 the board lacks something, 130 stopped.
+usage or scenario-file errors, 3 the board lacks something (or its rmtfs
+service would need --allow-modem-restart), 4 the board's rmtfs service could
+not be started again (done says why), 130 stopped.
 )";
 
 static_assert(cli::exit_environment == hil::agent_exit_board_lacks, "the host reads the agent's exit status");
@@ -259,6 +269,46 @@ void watch_for_host_gone() {
     }).detach();
 }
 
+// The board's rmtfs service out of the way of a kernel-transport run; a
+// service that drives the modem (-s) only with --allow-modem-restart, as
+// stopping it stops the modem.
+std::unique_ptr<hil::StoppedService> stop_system_service(const AgentArguments& a) {
+    fs::path root = device_root();
+    auto found = hil::find_system_service(root);
+    if (!found) throw cli::EnvironmentError("the board's rmtfs service: " + found.error());
+    if (!*found || !(*found)->running) return nullptr;
+    const hil::SystemService& service = **found;
+    if (service.drives_modem() && !a.allow_modem_restart)
+        throw cli::EnvironmentError(service.describe() + " must be stopped for --transport kernel, and stopping it stops "
+                                    "the board's modem (rmtfs -s" +
+                                    (service.command_line.empty() ? " assumed: its command line cannot be read" : "") +
+                                    "): give --allow-modem-restart to allow that");
+    auto stopped = hil::StoppedService::stop(root, service);
+    if (!stopped) throw cli::EnvironmentError(stopped.error());
+    std::fprintf(stderr, "rmtfs-hil agent: stopped %s for the run; it is started again when the agent ends\n",
+                 service.describe().c_str());
+    return std::move(*stopped);
+}
+
+// The board's real modem, running, would be a client of the run's daemons
+// beside the simulated one (and would read the scenarios' storage as its
+// EFS): refused, with how to stop it. A stopped system service is started
+// again as the refusal unwinds.
+void require_modem_off(const AgentArguments&) {
+    auto modem = hil::find_board_modem(device_root());
+    if (!modem || modem->state != "running") return;
+    throw cli::EnvironmentError("the board's modem (" + modem->remoteproc +
+                                ") is running and would be a client of the run's daemons: stop it for the run (echo stop "
+                                "> /sys/class/remoteproc/" + modem->remoteproc +
+                                "/state), or run the board's rmtfs service with -s and give --allow-modem-restart");
+}
+
+std::optional<std::string> restore_system_service(hil::StoppedService& stopped) {
+    auto failed = stopped.restore();
+    if (failed) std::fprintf(stderr, "rmtfs-hil agent: %s NOT restored: %s\n", stopped.service().name.c_str(), failed->c_str());
+    return failed ? std::optional<std::string>(stopped.service().name + " was not started again: " + *failed) : std::nullopt;
+}
+
 // `--doctor`: the board's checks, one line each, then done.
 int doctor(const AgentArguments& a) {
     hil::BoardCheckOptions options;
@@ -277,7 +327,7 @@ int doctor(const AgentArguments& a) {
     if (error) options.scratch = ".";
     ::signal(SIGPIPE, SIG_IGN);
     for (const hil::Check& check : hil::check_board(options)) emit(hil::check_line(check));
-    emit(hil::done_line(false));
+    emit(hil::done_line(false, ""));
     return cli::exit_ok;
 }
 
@@ -307,15 +357,6 @@ int agent(cli::Arguments& arguments) {
     if (a.lava && !on_path("lava-test-case"))
         throw cli::EnvironmentError("--lava: lava-test-case is not on PATH (it is there inside a LAVA test shell)");
 
-    static engine::StopRequest stop;
-    agent_stop = &stop;
-    struct sigaction action {};
-    action.sa_handler = on_agent_signal;
-    sigemptyset(&action.sa_mask);
-    for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal_number, &action, nullptr);
-    ::signal(SIGPIPE, SIG_IGN);
-    watch_for_host_gone();
-
     engine::SuiteOptions options;
     options.run.server = cli::find_server(a.server);
     if (a.transport == hil::Transport::kernel) {
@@ -334,6 +375,25 @@ int agent(cli::Arguments& arguments) {
     options.run.board = a.board;
     options.run.seed = a.seed;
     options.run.target = engine::TargetKind::adb;  // the scenarios chosen for boards
+
+    // The board's own rmtfs would serve the modem's requests beside the
+    // run's daemon: stopped now (while the agent has one thread: the
+    // guardian is forked), started again when the agent ends, however.
+    std::unique_ptr<hil::StoppedService> system_service;
+    if (a.transport == hil::Transport::kernel) {
+        system_service = stop_system_service(a);
+        require_modem_off(a);
+    }
+
+    static engine::StopRequest stop;
+    agent_stop = &stop;
+    struct sigaction action {};
+    action.sa_handler = on_agent_signal;
+    sigemptyset(&action.sa_mask);
+    for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal_number, &action, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    watch_for_host_gone();
+
     options.jobs = a.jobs;
     options.interrupted = &stop;
     options.progress = [&a](const engine::ScenarioResult& result, std::size_t, std::size_t) {
@@ -349,7 +409,10 @@ int agent(cli::Arguments& arguments) {
         if (a.lava) run_helper({"lava-test-set", "stop"});
         if ((interrupted = report.interrupted)) break;
     }
-    emit(hil::done_line(interrupted));
+    std::optional<std::string> not_restored;
+    if (system_service) not_restored = restore_system_service(*system_service);
+    emit(hil::done_line(interrupted, not_restored.value_or("")));
+    if (not_restored) return hil::agent_exit_not_restored;
     return interrupted ? 130 : cli::exit_ok;
 }
 

@@ -26,6 +26,7 @@
 #include "hil/host/board_doctor.hpp"
 #include "server/board_profile.hpp"
 #include "tools/commands.hpp"
+#include "tools/find_server.hpp"
 
 namespace rmtfs_hil::commands {
 
@@ -82,6 +83,16 @@ Options of emulate:
                    removed at the end.
   --require-auth   Ask for adb authentication and accept no key: adb lists the
                    device as `unauthorized` (for negative tests).
+  --qrtr           Give the board its own QRTR, as a board's kernel does:
+                   programs run in an emulated world (AF_QIPCRTR sockets,
+                   /dev/qcom_rmtfs_memN, the modem's remoteproc), where the
+                   board's rmtfs.service runs its daemon (`rmtfs -r -P -s`)
+                   while active; /usr/bin/systemctl on the board stops and
+                   starts it. So `run --target adb --transport kernel` can be
+                   tried without a board. Programs must be of this machine
+                   (an aarch64 agent under qemu is not in the world).
+  --server PATH    With --qrtr: the daemon rmtfs.service runs (default:
+                   rmtfs on PATH).
   --log FILE       Append the device's log (connections, commands, pushes,
                    block-device writes, reboots) to FILE. It also goes to
                    stderr, where lines are dropped (and counted) rather
@@ -145,11 +156,24 @@ emulated::DeviceOptions parse_emulate(cli::Arguments& arguments) {
             options.root = fs::absolute(arguments.value_of(arg));
         } else if (arg == "--require-auth") {
             options.require_auth = true;
+        } else if (arg == "--qrtr") {
+            options.qrtr = true;
+        } else if (arg == "--server") {
+            options.system_server = arguments.value_of(arg);
         } else if (arg == "--log") {
             options.log_file = fs::absolute(arguments.value_of(arg));
         } else {
             throw cli::UsageError("hil emulate: unknown option '" + arg + "'");
         }
+    }
+    if (!options.system_server.empty() && !options.qrtr)
+        throw cli::UsageError("hil emulate: --server is the daemon of the board's QRTR: give --qrtr too");
+    if (options.qrtr) {
+        options.system_server = cli::find_server(options.system_server.string());
+        cli::require_server_in_world(options.system_server.string());
+        std::error_code error;
+        options.systemctl_program = fs::canonical("/proc/self/exe", error);
+        if (error) throw cli::EnvironmentError("hil emulate: cannot find this program: " + error.message());
     }
     return options;
 }
@@ -239,6 +263,7 @@ int emulate(cli::Arguments& arguments) {
     StderrPump pump;
     options.log = [&pump](std::string_view line) { pump.push(line); };
     const bool root_given = !options.root.empty();
+    const bool qrtr = options.qrtr;
     asio::io_context io;
     auto created = emulated::Device::create(io, std::move(options));
     if (!created) throw cli::EnvironmentError("hil emulate: " + created.error());
@@ -246,7 +271,11 @@ int emulate(cli::Arguments& arguments) {
 
     asio::signal_set interrupts(io, SIGINT, SIGTERM);
     interrupts.async_wait([&](const boost::system::error_code& error, int) {
-        if (!error) device.stop();
+        if (error) return;
+        device.stop();
+        // The board's QRTR world keeps the loop busy until it is destroyed,
+        // which happens below, outside the loop.
+        if (qrtr) io.stop();
     });
     std::printf("emulated device listening on %s (root %s); try: adb connect %s\n", device.serial().c_str(),
                 device.root().c_str(), device.serial().c_str());

@@ -1,6 +1,7 @@
 // The rmtfs-hil command line: one executable, one subcommand per job.
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,6 +9,7 @@
 #include "rmtfs_hil/version.hpp"
 #include "tools/cli.hpp"
 #include "tools/commands.hpp"
+#include "hil/emulated_device/board_world.hpp"
 
 namespace {
 
@@ -81,6 +83,9 @@ int usage_error(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Called as systemctl: the emulated device's (hil emulate --qrtr).
+    if (argc > 0 && std::filesystem::path(argv[0]).filename() == "systemctl")
+        return hil::emulated::systemctl_client(argc, argv);
     if (argc < 2) return usage_error("no command given");
     std::string_view first = argv[1];
     if (first == "-h" || first == "--help" || first == "help") {

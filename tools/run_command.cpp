@@ -21,6 +21,7 @@
 #include "engine/wording.hpp"
 #include "tools/commands.hpp"
 #include "tools/find_server.hpp"
+#include "hil/agent/agent_protocol.hpp"
 #include "hil/host/board_run.hpp"
 #include "server/sandbox.hpp"
 
@@ -50,6 +51,18 @@ Options:
                   are pushed, run there, and reported here). Scenarios that
                   are not for the target, or need what it cannot do, are
                   skipped with the reason named.
+  --transport T   With --target adb, how the agent runs the scenarios there:
+                  loopback (default: the emulated QRTR world, on any board)
+                  or kernel (the board's own AF_QIPCRTR: the agent stops the
+                  board's rmtfs service for the run, runs its own daemon on
+                  scratch storage, and starts the service again afterwards,
+                  also after Ctrl-C or a lost connection; one scenario at a
+                  time).
+  --allow-modem-restart
+                  With --transport kernel: the board's modem may be stopped
+                  and started (a system service run with rmtfs -s stops it
+                  when stopped; scenarios whose daemon has -s). Without it
+                  such runs are refused and such scenarios skipped.
   --adb PATH      The adb client for --target adb (default: adb on PATH).
   --agent PATH    The agent pushed for --target adb (default: this program;
                   for an aarch64 board, its aarch64 build).
@@ -160,6 +173,8 @@ struct RunArguments {
     engine::TargetKind target_kind = engine::TargetKind::sim;
     std::string adb = "adb";  // the adb client (--target adb)
     std::optional<fs::path> agent;  // the agent to push (--target adb)
+    std::optional<hil::Transport> transport;  // the agent's (--target adb)
+    bool allow_modem_restart = false;      // the agent's (--transport kernel)
     std::optional<fs::path> junit, json, report;
     bool strict = false;
     bool quiet = false;
@@ -211,6 +226,12 @@ RunArguments parse(cli::Arguments& arguments, bool paths_required) {
         else if (arg == "--seed") a.seed = number_of(arg, value(), 0, UINT64_MAX);
         else if (arg == "--filter") a.filter = value();
         else if (arg == "--target") a.target = value();
+        else if (arg == "--transport") {
+            std::string name = value();
+            a.transport = named<hil::Transport>(name);
+            if (!a.transport) throw cli::UsageError("option '--transport' takes loopback or kernel, not '" + name + "'");
+        }
+        else if (arg == "--allow-modem-restart") a.allow_modem_restart = true;
         else if (arg == "--adb") a.adb = value();
         else if (arg == "--agent") a.agent = value();
         else if (arg == "--junit") a.junit = value();
@@ -225,6 +246,15 @@ RunArguments parse(cli::Arguments& arguments, bool paths_required) {
     }
     if (paths_required && a.paths.empty()) throw cli::UsageError("no scenario files or folders given");
     a.target_kind = check_target(a.target);
+    if (a.transport) {
+        if (a.target_kind != engine::TargetKind::adb)
+            throw cli::UsageError("--transport is for --target adb (the simulated world has its own QRTR)");
+        if (*a.transport == hil::Transport::kernel && a.jobs > 1)
+            throw cli::UsageError("--transport kernel runs one scenario at a time (one QRTR node, one RMTFS service on the "
+                                  "board): give no --jobs");
+    }
+    if (a.allow_modem_restart && a.transport != hil::Transport::kernel)
+        throw cli::UsageError("--allow-modem-restart is for --target adb --transport kernel");
     return a;
 }
 
@@ -261,6 +291,8 @@ std::string reproduce_prefix(const RunArguments& a, const std::string& server) {
     std::string prefix = engine::wording::shell_quote(self_command()) + " run";
     if (!server.empty()) prefix += " --server " + engine::wording::shell_quote(server);
     if (a.target_kind != engine::TargetKind::sim) prefix += " --target " + engine::wording::shell_quote(a.target);
+    if (a.transport) prefix += " --transport " + std::string(name_of(*a.transport));
+    if (a.allow_modem_restart) prefix += " --allow-modem-restart";
     if (!a.board.empty()) prefix += " --board " + engine::wording::shell_quote(a.board);
     if (a.seed) prefix += " --seed " + std::to_string(*a.seed);
     return prefix;
@@ -444,8 +476,8 @@ private:
 
 // --target adb: the agent is this very program unless --agent names another
 // (a build for the board's architecture), with the shim beside it.
-engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, const RunArguments& a,
-                               const engine::SuiteOptions& options) {
+hil::BoardRun run_on_board(const std::vector<engine::Scenario>& scenarios, const RunArguments& a,
+                           const engine::SuiteOptions& options) {
     hil::BoardRunOptions board;
     board.adb = a.adb;
     board.serial = hil::serial_of_target(a.target);
@@ -457,6 +489,8 @@ engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, c
     board.server = a.server;
     board.board = a.board;
     board.seed = a.seed;
+    board.transport = a.transport;
+    board.allow_modem_restart = a.allow_modem_restart;
     board.reproduce_prefix = options.run.reproduce_prefix;
     try {
         return hil::run_on_board(scenarios, board, options);
@@ -494,8 +528,11 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     check_report_destinations(a);
     options.interrupted = &install_interrupt_handler();
     engine::RunReport report;
+    std::string board_not_restored;
     if (a.target_kind == engine::TargetKind::adb) {
-        report = run_on_board(scenarios, a, options);
+        hil::BoardRun run = run_on_board(scenarios, a, options);
+        report = std::move(run.report);
+        board_not_restored = std::move(run.not_restored);
     } else if (!matrix) {
         report = engine::run_suite(scenarios, options);
     } else {
@@ -520,6 +557,12 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     std::cout.flush();
     incremental.stop();
     bool written = write_reports(report, a);
+    // The board left without its own rmtfs: the machine's trouble, above all verdicts.
+    if (!board_not_restored.empty()) {
+        std::fprintf(stderr, "rmtfs-hil: --target %s: the board's rmtfs service is NOT running again: %s\n",
+                     a.target.c_str(), engine::sanitize_line(board_not_restored).c_str());
+        return cli::exit_environment;
+    }
     if (report.interrupted) {
         std::fprintf(stderr, "rmtfs-hil: interrupted; %zu scenario(s) reported\n", report.scenarios.size());
         return 130;

@@ -33,7 +33,11 @@ std::string result_line(const engine::ScenarioResult& result) {
     return R"({"agent":"result","result":)" + engine::scenario_json_line(result) + "}";
 }
 
-std::string done_line(bool interrupted) { return json{{tag, "done"}, {"interrupted", interrupted}}.dump(); }
+std::string done_line(bool interrupted, const std::string& not_restored) {
+    json line{{tag, "done"}, {"interrupted", interrupted}};
+    if (!not_restored.empty()) line["not_restored"] = not_restored;
+    return line.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string check_line(const Check& check) {
     json line{{tag, "check"},
@@ -70,7 +74,7 @@ AgentLine parse_agent_line(std::string_view line) {
             return hello;
         }
         if (kind == "result") return ResultLine{engine::read_scenario_json(j.at("result").dump())};
-        if (kind == "done") return Done{j.at("interrupted").get<bool>()};
+        if (kind == "done") return Done{j.at("interrupted").get<bool>(), j.value("not_restored", std::string())};
         if (kind == "check") {
             auto status = named<CheckStatus>(j.at("status").get<std::string>());
             if (!status) return BadLine{"check: unknown status"};

@@ -27,6 +27,9 @@ inline constexpr int agent_protocol_version = 1;
 // The agent's exit status when the board lacks what the scenarios need
 // (said on its stderr): the host reports it once, as the machine's trouble.
 inline constexpr int agent_exit_board_lacks = 3;
+// Its exit status when the board's own rmtfs service, stopped for a
+// kernel-transport run, could not be started again (done says why).
+inline constexpr int agent_exit_not_restored = 4;
 
 enum class Transport : std::uint8_t { loopback, kernel };
 
@@ -41,6 +44,9 @@ struct Hello {
 
 struct Done {
     bool interrupted = false;
+    // The board's rmtfs service stopped for the run and not started again:
+    // why (empty when nothing was stopped, or all is back).
+    std::string not_restored;
 };
 
 // One thing `rmtfs-hil hil doctor` checks of a board (the agent checks what
@@ -72,7 +78,7 @@ using AgentLine = std::variant<Hello, ResultLine, Done, Check, OtherLine, BadLin
 
 std::string hello_line(const Hello& hello);
 std::string result_line(const engine::ScenarioResult& result);
-std::string done_line(bool interrupted);
+std::string done_line(bool interrupted, const std::string& not_restored);
 std::string check_line(const Check& check);
 
 // A line as the host reads it (without its newline).

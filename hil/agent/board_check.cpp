@@ -127,7 +127,7 @@ Check check_remoteproc(const BoardCheckOptions& o) {
         std::string modalias = read_attribute(entry / "device/modalias").value_or("");
         std::string rproc = read_attribute(entry / "name").value_or("?");
         seen.push_back(entry.filename().string() + " (" + rproc + ")");
-        if (modalias.find("-mpss-pas") == std::string::npos && modalias.find("-mss-pil") == std::string::npos) continue;
+        if (!server::is_modem_modalias(modalias)) continue;
         std::string state = read_attribute(entry / "state").value_or("unreadable");
         std::string found = entry.filename().string() + " (" + rproc + ", " + modalias + "): " + state;
         if (rproc != o.board->modem.name)

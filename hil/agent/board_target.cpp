@@ -13,8 +13,7 @@
 #include <map>
 
 #include "engine/modem_requests.hpp"
-#include "engine/rig.hpp"
-#include "engine/sim_target.hpp"
+#include "engine/target.hpp"
 #include "proto/errno_names.hpp"
 #include "server/process.hpp"
 #include "server/process_idle.hpp"
@@ -27,22 +26,19 @@ namespace rmtfs_hil::hil {
 
 namespace fs = std::filesystem;
 using engine::Capability;
+using engine::kill_report_grace;
 using engine::milliseconds;
+using engine::settle_bound;
 using Clock = std::chrono::steady_clock;
 using Source = sim::TraceSource;
 using Kind = sim::TraceKind;
 
 namespace {
 
-// How long the processes' reports owed may take before settle() gives up.
-constexpr milliseconds settle_bound{5000};
 // How often a wait looks at the interrupt check and the world's rest.
 constexpr milliseconds poll_interval{5};
-constexpr milliseconds kill_report_grace{5000};
 // The name service lists the servers it knows at once.
 constexpr milliseconds lookup_bound{2000};
-
-std::string errno_text(int error) { return errno_name(error) + " (" + std::strerror(error) + ")"; }
 
 // The board's rmtfs_mem region through its char device, as the modem's
 // side reaches it: by physical address (pread/pwrite at the offset).
@@ -109,9 +105,10 @@ private:
 class ScratchDirectory {
 public:
     static Expected<ScratchDirectory, std::string> make(const fs::path& scratch) {
-        std::string pattern = (scratch / "rmtfs-hil-board-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) return unexpected("cannot make a directory like " + pattern + ": " + errno_text(errno));
-        return ScratchDirectory(pattern);
+        // Owned: one a SIGKILLed agent left is removed by the next run.
+        auto made = server::make_owned_directory(scratch, "board-");
+        if (!made) return unexpected(made.error());
+        return ScratchDirectory(*made);
     }
     ScratchDirectory(ScratchDirectory&& other) noexcept : path_(std::exchange(other.path_, {})) {}
     ScratchDirectory& operator=(ScratchDirectory&&) = delete;
@@ -545,6 +542,9 @@ Expected<std::unique_ptr<engine::Target>, std::string> BoardTarget::create(const
     if (!t->run_until([&] { return t->link_->listed(); }, lookup_bound))
         return unexpected("the name service did not list the services within " + std::to_string(lookup_bound.count()) +
                           " ms (is the kernel's QRTR name service there?)");
+    // A server that just ended (the system's service stopped for the run, the
+    // previous scenario's daemon) leaves the listing a moment later.
+    t->run_until([&] { return !t->modem_->endpoint().find_server(rmtfs::service_id); }, lookup_bound);
     if (auto other = t->modem_->endpoint().find_server(rmtfs::service_id))
         return unexpected("the RMTFS service (14) is already served, at " + sim::to_string(other->address) +
                           ": stop the system's rmtfs first (systemctl stop rmtfs, or stop rmtfs on Android)");

@@ -23,6 +23,7 @@
 #include <set>
 
 #include "hil/emulated_device/adb_wire.hpp"
+#include "hil/emulated_device/board_world.hpp"
 #include "proto/contract.hpp"
 
 namespace rmtfs_hil::hil::emulated {
@@ -115,6 +116,7 @@ struct Device::Core {
     Board board;
     Shell shell;
     Programs programs;
+    std::unique_ptr<BoardWorld> world;  // with options.qrtr
     tcp::acceptor acceptor;
     asio::steady_timer reboot_timer;
     std::uint16_t port = 0;
@@ -887,6 +889,17 @@ void Connection::on_stream_message(const adb::Header& header, Bytes payload) {
 // ---------------------------------------------------------------------------
 // Device::Core
 
+namespace {
+
+// With its own QRTR, the board's modem state is the world's (board_world.hpp).
+BoardDescription board_of(const DeviceOptions& options) {
+    BoardDescription board = describe_board(*options.board);
+    if (options.qrtr) board.remoteproc_state.clear();
+    return board;
+}
+
+}  // namespace
+
 Device::Core::Core(asio::io_context& context, DeviceOptions device_options, fs::path root_directory,
                    bool root_owned)
     : io(context),
@@ -895,7 +908,7 @@ Device::Core::Core(asio::io_context& context, DeviceOptions device_options, fs::
       owns_root(root_owned),
       log(options.log_file, options.log),
       root(root_path),
-      board(io, root, describe_board(*options.board), log.sink()),
+      board(io, root, board_of(options), log.sink()),
       shell(root, board, search_path_of(options), log.sink()),
       programs(io, options.stop_grace, log.sink()),
       acceptor(io),
@@ -989,6 +1002,7 @@ void Device::Core::stop() {
     acceptor.close(ignored);
     reboot_timer.cancel();
     programs.kill_all();
+    if (world) world->stop();
     close_connections("the device stops");
     board.stop_watching();
 }
@@ -1032,6 +1046,15 @@ Expected<std::unique_ptr<Device>, std::string> Device::create(asio::io_context& 
         if (owns_root) fs::remove_all(root, error);
         return unexpected("cannot set the device up in " + root.string() + ": " + e.what());
     }
+    if (core->options.qrtr) {
+        BoardWorldOptions world{core->options.board, core->options.system_server, core->options.systemctl_program};
+        auto made = BoardWorld::create(io, core->root, core->board, core->shell, std::move(world), core->log.sink());
+        if (!made) {
+            std::unique_ptr<Device> cleanup(new Device(std::move(core)));
+            return unexpected(made.error());
+        }
+        core->world = std::move(*made);
+    }
     boost::system::error_code listen_error;
     if (!core->listen(listen_error)) {
         std::string message = "cannot listen on 127.0.0.1:" + std::to_string(core->options.port) + ": " +
@@ -1041,7 +1064,8 @@ Expected<std::unique_ptr<Device>, std::string> Device::create(asio::io_context& 
     }
     core->log.write("listening on 127.0.0.1:" + std::to_string(core->port) + ", board " + core->options.board->name +
                     ", device root " + core->root.host_root().string() +
-                    (core->options.require_auth ? ", requiring AUTH (no key is accepted)" : ""));
+                    (core->options.require_auth ? ", requiring AUTH (no key is accepted)" : "") +
+                    (core->world ? ", with its QRTR (programs run in an emulated world)" : ""));
     core->accept();
     return std::unique_ptr<Device>(new Device(std::move(core)));
 }

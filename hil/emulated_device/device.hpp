@@ -69,6 +69,15 @@ struct DeviceOptions {
     std::chrono::milliseconds reboot_offline = 500ms;
     // From the SIGTERM of a program whose stream the host closed to its SIGKILL.
     std::chrono::milliseconds stop_grace = 2s;
+    // The board's own QRTR (board_world.hpp): programs run in an emulated
+    // world where rmtfs.service's daemon, `system_server`, serves while the
+    // unit is active; `systemctl_program` (rmtfs-hil) is the board's
+    // /usr/bin/systemctl. Without it programs run outside any world. The
+    // world keeps the loop busy after stop(): stop the loop, then destroy
+    // the device outside it.
+    bool qrtr = false;
+    std::filesystem::path system_server;
+    std::filesystem::path systemctl_program;
 };
 
 class Device {

@@ -228,6 +228,7 @@ void Board::make_tree() {
 }
 
 void Board::write_remoteproc_state() {
+    if (description_.remoteproc_state.empty()) return;  // a world's remoteproc keeps its own
     write_file(root_.host_root() / "sys/class/remoteproc" / description_.profile->modem.class_device / "state",
                description_.remoteproc_state + "\n");
 }
@@ -311,14 +312,17 @@ std::optional<ServiceState> Board::service_state(std::string_view unit) const {
 }
 
 bool Board::set_service_state(std::string_view unit, ServiceState state, std::string cause) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     auto found = services_.find(unit_name(unit));
     if (found == services_.end()) return false;
     ServiceTransition transition{found->first, found->second, state, std::move(cause)};
     log_("service " + transition.unit + ": " + std::string(to_string(transition.from)) + " -> " +
          std::string(to_string(transition.to)) + " (" + transition.cause + ")");
     found->second = state;
+    std::string unit_name = transition.unit;
     service_history_.push_back(std::move(transition));
+    lock.unlock();
+    if (on_service_change) on_service_change(unit_name, state);
     return true;
 }
 

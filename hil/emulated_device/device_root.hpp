@@ -71,7 +71,8 @@ struct BoardDescription {
     const server::BoardProfile* profile = nullptr;
     std::string product_model;  // ro.product.model: the board part of its description
     std::string machine = "aarch64";  // `uname -m`
-    std::string remoteproc_state = "running";  // after every boot
+    // After every boot; empty: the board's QRTR world keeps the state (board_world.hpp).
+    std::string remoteproc_state = "running";
     // The profile's partitions; one whose size the profile does not know is
     // emulated with server::assumed_partition_bytes.
     std::vector<PartitionDescription> partitions;
@@ -160,8 +161,13 @@ public:
 
     // "rmtfs" or "rmtfs.service"; nothing for a unit the board does not have.
     std::optional<ServiceState> service_state(std::string_view unit) const;
-    // Records a transition even when the state does not change (a restart).
+    // Records a transition even when the state does not change (a restart),
+    // then tells on_service_change.
     bool set_service_state(std::string_view unit, ServiceState state, std::string cause);
+    // Each transition, after it is recorded ("rmtfs.service", its new state):
+    // what makes a service's daemon run, where the device has one. Set before
+    // the device starts; called on the thread that made the transition.
+    std::function<void(const std::string& unit, ServiceState state)> on_service_change;
     std::vector<ServiceTransition> service_history() const;
 
     // A write refused before it reached a partition (a sync push to /dev).

@@ -465,6 +465,18 @@ CommandPlan Shell::plan(std::string_view command_line) {
     return plan;
 }
 
+CommandOutput Shell::run_builtin(const std::vector<std::string>& words, std::string_view caller) {
+    std::string outcome = "refused: not a board command";
+    CommandOutput output{exit_not_found, "", (words.empty() ? std::string() : words[0]) + ": not a board command\n"};
+    // A name with a slash is a program, which a program on the device runs itself.
+    if (!words.empty() && words[0].find('/') == std::string::npos) {
+        CommandPlan plan = plan_words(words, outcome);
+        if (auto* ran = std::get_if<CommandOutput>(&plan)) output = *ran;
+    }
+    record(caller, words, outcome);
+    return output;
+}
+
 CommandPlan Shell::plan_words(const std::vector<std::string>& words, std::string& outcome) {
     if (words.empty()) {
         outcome = "empty";
@@ -524,8 +536,9 @@ CommandPlan Shell::plan_program(const std::vector<std::string>& words, std::stri
 std::vector<std::string> Shell::program_environment() const {
     const std::string tmp = (root_.host_root() / fs::path(program_directory).relative_path()).string();
     // TMPDIR as Android sets it, so a program's scratch files stay on the device.
-    return {"PATH=/usr/bin:/bin", "HOME=" + tmp, "TMPDIR=" + tmp,
-            std::string(hil::device_root_variable) + "=" + root_.host_root().string()};
+    std::vector<std::string> environment{"PATH=/usr/bin:/bin", "HOME=" + tmp, "TMPDIR=" + tmp,
+                                         std::string(hil::device_root_variable) + "=" + root_.host_root().string()};
+    return environment_hook_ ? environment_hook_(std::move(environment)) : environment;
 }
 
 void Shell::record(std::string_view command_line, std::vector<std::string> argv, std::string outcome) {

@@ -81,8 +81,18 @@ public:
     // start; records the command either way.
     CommandPlan plan(std::string_view command_line);
 
+    // A built-in board command a program on the device ran (`caller`: how,
+    // for the record); anything else is refused. Recorded like a command line.
+    CommandOutput run_builtin(const std::vector<std::string>& words, std::string_view caller);
+
     // Every command line so far, in order; safe from any thread.
     std::vector<CommandRecord> commands() const;
+
+    // Adds to the environment of every program started from now on (a
+    // world's variables, which put the program in it).
+    void set_environment_hook(std::function<std::vector<std::string>(std::vector<std::string>)> hook) {
+        environment_hook_ = std::move(hook);
+    }
 
 private:
     CommandPlan plan_words(const std::vector<std::string>& words, std::string& outcome);
@@ -96,6 +106,7 @@ private:
     LogSink log_;
     mutable std::mutex mutex_;
     std::vector<CommandRecord> commands_;
+    std::function<std::vector<std::string>(std::vector<std::string>)> environment_hook_;
 };
 
 // ---------------------------------------------------------------------------

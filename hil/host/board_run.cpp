@@ -56,6 +56,8 @@ std::vector<std::string> agent_command(const BoardRunOptions& o, const Pushed& p
     if (!o.server.empty()) argv.insert(argv.end(), {"--server", o.server});
     if (!pushed.board_argument.empty()) argv.insert(argv.end(), {"--board", pushed.board_argument});
     if (o.seed) argv.insert(argv.end(), {"--seed", std::to_string(*o.seed)});
+    if (o.transport) argv.insert(argv.end(), {"--transport", std::string(name_of(*o.transport))});
+    if (o.allow_modem_restart) argv.emplace_back("--allow-modem-restart");
     argv.emplace_back("--");
     argv.insert(argv.end(), pushed.remote_files.begin(), pushed.remote_files.end());
     return argv;
@@ -104,8 +106,8 @@ std::string serial_of_target(const std::string& target) {
     return colon == std::string::npos ? std::string() : target.substr(colon + 1);
 }
 
-engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, const BoardRunOptions& o,
-                               const engine::SuiteOptions& suite) {
+BoardRun run_on_board(const std::vector<engine::Scenario>& scenarios, const BoardRunOptions& o,
+                      const engine::SuiteOptions& suite) {
     AdbClient adb(o.adb, o.serial);
     AdbServerGuard server_guard(adb);
     connect_board(adb);
@@ -123,6 +125,7 @@ engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, c
     std::optional<Hello> hello;
     std::string trouble;
     bool done = false;
+    std::string not_restored;
     engine::Interrupt stop = suite.interrupted != nullptr ? suite.interrupted->interrupt() : engine::Interrupt{};
     auto on_line = [&](std::string_view line) {
         AgentLine parsed = parse_agent_line(line);
@@ -136,6 +139,7 @@ engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, c
         } else if (auto* d = std::get_if<Done>(&parsed)) {
             done = true;
             report.interrupted = d->interrupted;
+            not_restored = d->not_restored;
         } else if (auto* bad = std::get_if<BadLine>(&parsed)) {
             if (trouble.empty()) trouble = "the agent's line was not understood: " + bad->why;
         } else {
@@ -168,7 +172,7 @@ engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, c
     // Nothing of the run stays on the board (a stopped run's agent may still be ending).
     adb.shell({"rm", "-rf", o.remote_dir}, quick_command);
     report.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    return report;
+    return BoardRun{std::move(report), std::move(not_restored)};
 }
 
 }  // namespace rmtfs_hil::hil

@@ -14,6 +14,7 @@
 #include "engine/report.hpp"
 #include "engine/scenario.hpp"
 #include "engine/suite.hpp"
+#include "hil/agent/agent_protocol.hpp"
 #include "hil/host/board_connection.hpp"
 
 namespace rmtfs_hil::hil {
@@ -27,6 +28,8 @@ struct BoardRunOptions {
     std::string server;                // the daemon on the board; empty: rmtfs on the board's PATH
     std::string board;                 // --board as given: a name, or a host file pushed too
     std::optional<std::uint64_t> seed;
+    std::optional<Transport> transport;  // the agent's --transport; its default when not given
+    bool allow_modem_restart = false;
     std::string reproduce_prefix;      // a result's reproduce line: this, then its host file
     std::string remote_dir = "/data/local/tmp/rmtfs-hil";
 };
@@ -34,7 +37,14 @@ struct BoardRunOptions {
 // The serial of `--target adb[:SERIAL]` (empty for adb's only device).
 std::string serial_of_target(const std::string& target);
 
-engine::RunReport run_on_board(const std::vector<engine::Scenario>& scenarios, const BoardRunOptions& options,
-                               const engine::SuiteOptions& suite);
+struct BoardRun {
+    engine::RunReport report;
+    // The board's rmtfs service, stopped for a kernel-transport run, was not
+    // started again: why (the agent's words). Empty when all is back.
+    std::string not_restored;
+};
+
+BoardRun run_on_board(const std::vector<engine::Scenario>& scenarios, const BoardRunOptions& options,
+                      const engine::SuiteOptions& suite);
 
 }  // namespace rmtfs_hil::hil

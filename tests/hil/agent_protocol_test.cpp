@@ -32,9 +32,16 @@ TEST(AgentProtocol, HelloAndDoneComeBackWhole) {
     EXPECT_EQ(back.capabilities, hello.capabilities);
     EXPECT_EQ(back.scenarios, 3u);
 
-    AgentLine done = parse_agent_line(done_line(true));
+    AgentLine done = parse_agent_line(done_line(true, ""));
     ASSERT_TRUE(std::holds_alternative<Done>(done));
     EXPECT_TRUE(std::get<Done>(done).interrupted);
+    EXPECT_EQ(std::get<Done>(done).not_restored, "");
+    EXPECT_EQ(done_line(false, ""), R"({"agent":"done","interrupted":false})") << "nothing said when all is back";
+
+    AgentLine trouble = parse_agent_line(done_line(false, "rmtfs.service was not started again: failed"));
+    ASSERT_TRUE(std::holds_alternative<Done>(trouble));
+    EXPECT_FALSE(std::get<Done>(trouble).interrupted);
+    EXPECT_EQ(std::get<Done>(trouble).not_restored, "rmtfs.service was not started again: failed");
 }
 
 TEST(AgentProtocol, OtherOutputIsKeptNotMistaken) {

@@ -129,10 +129,17 @@ def start_device(rmtfs_hil, tmp_path, adb_env):
         return device
 
     yield _start
+    hung = []
     for device in started:
         device["process"].send_signal(signal.SIGINT)
-        device["process"].wait(timeout=30)
+        try:
+            device["process"].wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            hung.append(device["serial"])
+            device["process"].kill()
+            device["process"].wait()
         shutil.rmtree(device["root"], ignore_errors=True)
+    assert not hung, f"emulated devices {hung} did not stop on SIGINT within 30 s"
 
 
 @pytest.fixture

@@ -148,6 +148,11 @@ def test_bad_arguments_are_usage_errors(run, tmp_path):
         (["run", "x.json", "--jobs", "0"], "option '--jobs' needs a number from 1 to 64"),
         (["run", "x.json", "--bogus"], "unknown option '--bogus'"),
         (["run", "x.json", "--seed"], "option '--seed' needs a value"),
+        (["run", "x.json", "--transport", "kernel"], "--transport is for --target adb"),
+        (["run", "x.json", "--target", "adb", "--transport", "tun"], "option '--transport' takes loopback or kernel"),
+        (["run", "x.json", "--target", "adb", "--transport", "kernel", "--jobs", "2"], "one scenario at a time"),
+        (["run", "x.json", "--target", "adb", "--allow-modem-restart"], "is for --target adb --transport kernel"),
+        (["hil", "emulate", "--server", "/usr/bin/rmtfs"], "--server is the daemon of the board's QRTR: give --qrtr"),
     ]:
         result = run(*args)
         assert result.returncode == 2 and text in result.stderr, (args, result.stderr)
