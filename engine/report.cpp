@@ -427,7 +427,40 @@ void write_summary_table(const RunReport& report, std::ostream& out) {
     }
 }
 
+namespace {
+
+void write_matrix_cells(const RunReport& report, std::ostream& out);
+
+// Runs the matrix leaves out (skipped: not for the target, or it cannot do
+// what they need), by scenario with the policies: a policy the target cannot
+// run must not vanish from the page unsaid. The reasons are in the reports.
+void write_matrix_skips(const RunReport& report, std::ostream& out) {
+    std::vector<std::pair<std::string, std::string>> skipped;  // name, its policies
+    std::size_t runs = 0;
+    for (const auto& s : report.scenarios) {
+        if (s.verdict != Verdict::skip) continue;
+        ++runs;
+        const std::string name = sanitize_line(s.name), policy = s.coupling.empty() ? "-" : sanitize_line(s.coupling);
+        auto it = std::find_if(skipped.begin(), skipped.end(), [&](const auto& entry) { return entry.first == name; });
+        if (it == skipped.end()) skipped.emplace_back(name, policy);
+        else it->second += ", " + policy;
+    }
+    if (runs == 0) return;
+    out << "  not in the matrix: " << plural(runs, "skipped run", "skipped runs")
+        << " (the reasons are in the reports):\n";
+    for (const auto& [name, policies] : skipped) out << "    " << name << " under " << policies << "\n";
+}
+
+}  // namespace
+
 void write_matrix_table(const RunReport& report, std::ostream& out) {
+    write_matrix_cells(report, out);
+    write_matrix_skips(report, out);
+}
+
+namespace {
+
+void write_matrix_cells(const RunReport& report, std::ostream& out) {
     const Matrix m = build_matrix(report);
     out << "Coupling policy x faults: modem up at the end, data kept or LOST, time to recover\n";
     if (m.empty()) {
@@ -476,5 +509,7 @@ void write_matrix_table(const RunReport& report, std::ostream& out) {
     out << rule << "\n";
     for (const auto& row : rows) print(row);
 }
+
+}  // namespace
 
 }  // namespace rmtfs_hil::engine

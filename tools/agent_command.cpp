@@ -65,6 +65,10 @@ Options:
                       rmtfs -s does (refused without this flag), and so do
                       scenarios whose daemon has -s (skipped without it).
   --seed N            Seed for every scenario.
+  --coupling P        Run every scenario under this coupling policy instead
+                      of its own (manual, rmtfs-sysfs, mem-open,
+                      service-watch): `rmtfs-hil matrix --target adb` runs
+                      the agent once per policy.
   --jobs N            Scenarios in parallel, each in its own world (default 1).
   --lava              Also report to LAVA: one test set per PATH
                       (lava-test-set start NAME / stop), one lava-test-case
@@ -98,6 +102,7 @@ struct AgentArguments {
     const server::BoardProfile* board = &server::default_board();
     hil::Transport transport = hil::Transport::loopback;
     std::optional<std::uint64_t> seed;
+    std::optional<sim::CouplingPolicy> coupling;
     unsigned jobs = 1;
     bool lava = false;
     bool doctor = false;
@@ -130,6 +135,12 @@ AgentArguments parse(cli::Arguments& arguments) {
             if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0)
                 throw cli::UsageError("option '--seed' needs a number, not '" + text + "'");
             a.seed = value;
+        } else if (arg == "--coupling") {
+            std::string name = arguments.value_of(arg);
+            a.coupling = named<sim::CouplingPolicy>(name);
+            if (!a.coupling)
+                throw cli::UsageError("option '--coupling' takes manual, rmtfs-sysfs, mem-open or service-watch, not '" +
+                                      name + "'");
         } else if (arg == "--jobs") {
             std::string text = arguments.value_of(arg);
             char* end = nullptr;
@@ -395,6 +406,7 @@ int agent(cli::Arguments& arguments) {
     watch_for_host_gone();
 
     options.jobs = a.jobs;
+    options.coupling = a.coupling;
     options.interrupted = &stop;
     options.progress = [&a](const engine::ScenarioResult& result, std::size_t, std::size_t) {
         emit(hil::result_line(result));

@@ -109,7 +109,10 @@ and prints the matrix: is the modem up at the end, was acknowledged data
 lost, how long did recovery take.
 
 Options: --server PATH, --jobs N, --seed N, --filter TEXT (default "fault"),
---json FILE, --report DIR (the matrix is in the HTML report too), -q.
+--json FILE, --report DIR (the matrix is in the HTML report too), -q, and
+--target adb[:SERIAL] with --adb, --agent, --board, --transport as for `run`:
+the agent on the board runs the scenarios once per policy (with the kernel
+transport only the manual policy runs; the others are skipped).
 
 Exit status: 0 the matrix was made (its cells are findings, not failures),
 1 some run errored, 2 usage or scenario-file errors, 3 environment.
@@ -491,6 +494,7 @@ hil::BoardRun run_on_board(const std::vector<engine::Scenario>& scenarios, const
     board.seed = a.seed;
     board.transport = a.transport;
     board.allow_modem_restart = a.allow_modem_restart;
+    board.coupling = options.coupling;
     board.reproduce_prefix = options.run.reproduce_prefix;
     try {
         return hil::run_on_board(scenarios, board, options);
@@ -527,20 +531,22 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     };
     check_report_destinations(a);
     options.interrupted = &install_interrupt_handler();
-    engine::RunReport report;
     std::string board_not_restored;
-    if (a.target_kind == engine::TargetKind::adb) {
+    auto run_once = [&]() {
+        if (a.target_kind != engine::TargetKind::adb) return engine::run_suite(scenarios, options);
         hil::BoardRun run = run_on_board(scenarios, a, options);
-        report = std::move(run.report);
-        board_not_restored = std::move(run.not_restored);
-    } else if (!matrix) {
-        report = engine::run_suite(scenarios, options);
+        if (board_not_restored.empty()) board_not_restored = std::move(run.not_restored);
+        return std::move(run.report);
+    };
+    engine::RunReport report;
+    if (!matrix) {
+        report = run_once();
     } else {
         // Every fault scenario under every policy, in one report.
         for (sim::CouplingPolicy policy : values_of<sim::CouplingPolicy>()) {
             options.coupling = policy;
             if (!a.quiet) std::printf("== coupling policy %s\n", std::string(name_of(policy)).c_str());
-            engine::RunReport part = engine::run_suite(scenarios, options);
+            engine::RunReport part = run_once();
             for (auto& r : part.scenarios) report.scenarios.push_back(std::move(r));
             report.duration_ms += part.duration_ms;
             report.started_at = report.started_at.empty() ? part.started_at : report.started_at;

@@ -58,6 +58,7 @@ std::vector<std::string> agent_command(const BoardRunOptions& o, const Pushed& p
     if (o.seed) argv.insert(argv.end(), {"--seed", std::to_string(*o.seed)});
     if (o.transport) argv.insert(argv.end(), {"--transport", std::string(name_of(*o.transport))});
     if (o.allow_modem_restart) argv.emplace_back("--allow-modem-restart");
+    if (o.coupling) argv.insert(argv.end(), {"--coupling", std::string(name_of(*o.coupling))});
     argv.emplace_back("--");
     argv.insert(argv.end(), pushed.remote_files.begin(), pushed.remote_files.end());
     return argv;

@@ -30,6 +30,7 @@ struct BoardRunOptions {
     std::optional<std::uint64_t> seed;
     std::optional<Transport> transport;  // the agent's --transport; its default when not given
     bool allow_modem_restart = false;
+    std::optional<sim::CouplingPolicy> coupling;  // every scenario under this policy (the matrix)
     std::string reproduce_prefix;      // a result's reproduce line: this, then its host file
     std::string remote_dir = "/data/local/tmp/rmtfs-hil";
 };

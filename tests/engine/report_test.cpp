@@ -483,8 +483,13 @@ TEST(ReportMatrix, SparseRunsAreListed) {
     EXPECT_NE(text.find("  mem-open x power_loss: DOWN, LOST, never  [hostile-</script><b>bold</b>]\n"),
               std::string::npos)
         << text;
-    EXPECT_EQ(text.find("needs-adb"), std::string::npos);  // skipped: nothing to say
-    EXPECT_EQ(text.find("service-watch"), std::string::npos);
+    // Skipped: not a cell, but said, so that a policy the target cannot run
+    // does not vanish unsaid.
+    EXPECT_NE(text.find("  not in the matrix: 1 skipped run (the reasons are in the reports):\n    needs-adb under "),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("service-watch x"), std::string::npos) << "its only run was skipped: no cell";
+    EXPECT_NE(text.find("    needs-adb under service-watch\n"), std::string::npos) << text;
     // Rows in the documented order of the policies.
     EXPECT_LT(text.find("manual x"), text.find("rmtfs-sysfs x"));
     EXPECT_LT(text.find("rmtfs-sysfs x"), text.find("mem-open x"));

@@ -136,3 +136,21 @@ def test_the_service_is_back_after_ctrl_c_and_after_the_host_is_killed(rmtfs_hil
     assert await_service(qrtr_device, adb_env, "active") == "active", qrtr_device["log"].read_text()[-3000:]
     assert service_log(qrtr_device) == ["active -> inactive (systemctl stop rmtfs.service)",
                                         "inactive -> active (systemctl start rmtfs.service)"]
+
+
+def test_the_matrix_on_the_boards_qrtr_says_what_it_could_not_run(rmtfs_hil, tmp_path, adb_env, qrtr_device):
+    """The kernel transport has no coupling policies but the board's own: the
+    matrix holds the manual row, and names the runs it skipped."""
+    report = tmp_path / "m.json"
+    ran = subprocess.run([str(rmtfs_hil), "matrix", "--target", f"adb:{qrtr_device['serial']}", "--transport", "kernel",
+                          "--allow-modem-restart", "--filter", "sigkill", str(LIBRARY), "--json", str(report)],
+                         capture_output=True, text=True, timeout=900, env=adb_env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    runs = json.loads(report.read_text())["scenarios"]
+    ran_cells = {(s["name"], s["coupling"]) for s in runs if s["verdict"] != "skip"}
+    assert ran_cells and {c for _, c in ran_cells} == {"manual"}, ran_cells
+    table = ran.stdout.split("Coupling policy x faults")[1]
+    assert "not in the matrix:" in table and " under " in table and "service-watch" in table, table
+    # The service was stopped and started once per policy's agent run.
+    assert service_log(qrtr_device).count("active -> inactive (systemctl stop rmtfs.service)") == 4
+    assert service_state(qrtr_device, adb_env) == "active"

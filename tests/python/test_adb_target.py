@@ -157,3 +157,22 @@ def test_an_unread_stderr_never_stalls_the_emulated_device(rmtfs_hil, adb_env):
         if device.poll() is None:
             device.kill()
             device.wait()
+
+
+def test_the_matrix_on_the_emulated_board_is_the_simulations(rmtfs_hil, tmp_path, adb_env, device):
+    """`matrix --target adb`: the agent runs the fault scenarios once per
+    coupling policy; every cell as in the simulation."""
+    library = pathlib.Path(__file__).resolve().parents[2] / "scenarios"
+    cells = {}
+    for target in ("sim", f"adb:{device['serial']}"):
+        report = tmp_path / f"{target.split(':')[0]}.json"
+        ran = subprocess.run([str(rmtfs_hil), "matrix", "--target", target, "--filter", "sigkill", str(library),
+                              "--json", str(report)], capture_output=True, text=True, timeout=900, env=adb_env)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        for policy in ("manual", "rmtfs-sysfs", "mem-open", "service-watch"):
+            assert f"== coupling policy {policy}" in ran.stdout
+        cells[target.split(":")[0]] = {(s["name"], s["coupling"]): (s["verdict"], s["modem_up_at_end"], s["data_lost"])
+                                       for s in json.loads(report.read_text())["scenarios"]}
+    assert len(cells["sim"]) >= 8 and {c for _, c in cells["sim"]} == {"manual", "rmtfs-sysfs", "mem-open",
+                                                                        "service-watch"}
+    assert cells["adb"] == cells["sim"]
