@@ -305,7 +305,7 @@ std::unique_ptr<hil::StoppedService> stop_system_service(const AgentArguments& a
 // beside the simulated one (and would read the scenarios' storage as its
 // EFS): refused, with how to stop it. A stopped system service is started
 // again as the refusal unwinds.
-void require_modem_off(const AgentArguments&) {
+void require_modem_off() {
     auto modem = hil::find_board_modem(device_root());
     if (!modem || modem->state != "running") return;
     throw cli::EnvironmentError("the board's modem (" + modem->remoteproc +
@@ -393,7 +393,7 @@ int agent(cli::Arguments& arguments) {
     std::unique_ptr<hil::StoppedService> system_service;
     if (a.transport == hil::Transport::kernel) {
         system_service = stop_system_service(a);
-        require_modem_off(a);
+        require_modem_off();
     }
 
     static engine::StopRequest stop;

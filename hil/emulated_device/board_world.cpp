@@ -15,9 +15,9 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "proto/errno_names.hpp"
+#include "proto/contract.hpp"
 #include "server/process.hpp"
 #include "server/sandbox.hpp"
 
@@ -32,13 +32,6 @@ namespace {
 
 constexpr const char* service_unit = "rmtfs.service";
 constexpr std::size_t request_bound = 64 * 1024;
-
-std::vector<std::string> words_of(const std::string& line) {
-    std::vector<std::string> words;
-    std::istringstream in(line);
-    for (std::string word; in >> word;) words.push_back(word);
-    return words;
-}
 
 // A link in the device root, replacing whatever the board made there.
 void link(const fs::path& at, const fs::path& to) {
@@ -73,8 +66,11 @@ struct BoardWorld::Core : std::enable_shared_from_this<Core> {
     }
 
     void make_daemon() {
-        std::vector<std::string> argv = words_of(board.description().rmtfs_command_line);
-        argv.at(0) = options.system_server.string();
+        // The unit's command line, split as the board's shell splits one.
+        auto words = split_words(board.description().rmtfs_command_line);
+        RMTFS_HIL_ASSERT(words && !words->empty(), "the board's rmtfs.service has a command line");
+        std::vector<std::string> argv = std::move(*words);
+        argv.front() = options.system_server.string();
         server::ProcessEvents events;
         std::weak_ptr<Core> weak = weak_from_this();
         events.output = [this](const server::OutputLine& line) { log(std::string(service_unit) + ": " + line.text); };
