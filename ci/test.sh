@@ -78,15 +78,21 @@ done
 mkdir -p "$logs"
 for builddir in build build-sanitize; do
   echo "==> the scenario library with $builddir/bin/rmtfs-hil against the installed rmtfs (known issues reported, not fatal)"
-  if $builddir/bin/rmtfs-hil run scenarios/ --jobs 2 --junit "$logs/scenarios-$builddir.junit.xml" \
+  # stderr apart: its lines (a sanitizer's report, why the run ended) would
+  # otherwise land above the buffered summary and out of the tail shown here.
+  $builddir/bin/rmtfs-hil run scenarios/ --jobs 2 --junit "$logs/scenarios-$builddir.junit.xml" \
        --json "$logs/scenarios-$builddir.json" --report "$logs/scenario-report-$builddir" \
-       >"$logs/scenarios-$builddir.log" 2>&1; then
+       >"$logs/scenarios-$builddir.log" 2>"$logs/scenarios-$builddir.err"
+  rc=$?
+  sed 's/^/    /' "$logs/scenarios-$builddir.log" | tail -60
+  if ((rc == 0)); then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))
-    note_failure "the scenario library with $builddir: $(tail -1 "$logs/scenarios-$builddir.log")"
+    echo "    exit status $rc; its stderr ($logs/scenarios-$builddir.err) ends:"
+    tail -40 "$logs/scenarios-$builddir.err" | sed 's/^/    /'
+    note_failure "the scenario library with $builddir: exit $rc: $(tail -1 "$logs/scenarios-$builddir.err")"
   fi
-  sed 's/^/    /' "$logs/scenarios-$builddir.log" | tail -60
 done
 
 echo "==> benchmarks (figures only; no time is asserted)"
