@@ -30,6 +30,7 @@ enum class Capability : std::uint8_t {
     remoteproc_control,      // writes to the remoteproc's state file, injected crashes
     storage_contents,        // the storage files the daemon writes, read back and judged
     storage_images,          // storage copied from a folder of board images
+    board_efs,               // the board's own EFS partitions, read once per run (storage.board_efs)
     raw_partitions,          // the daemon on the EFS partitions as block devices (rmtfs -P)
     daemon_drives_modem,     // the daemon stops and starts the modem's remoteproc (rmtfs -s)
 };
@@ -57,6 +58,7 @@ struct rmtfs_hil::NameTable<rmtfs_hil::engine::Capability> {
         Named{C::remoteproc_control, "remoteproc_control"},
         Named{C::storage_contents, "storage_contents"},
         Named{C::storage_images, "storage_images"},
+        Named{C::board_efs, "board_efs"},
         Named{C::raw_partitions, "raw_partitions"},
         Named{C::daemon_drives_modem, "daemon_drives_modem"},
     };

@@ -73,6 +73,10 @@ struct StorageSetup {
     // modem_fsg, modem_fsc (copied; each keeps its size). Relative to the
     // scenario's file; the loader makes it absolute.
     std::string from;
+    // Or the board's own EFS partitions: the board agent reads them once per
+    // run into its scratch directory and sets `from` to that copy. Only a
+    // board has them (Capability::board_efs).
+    bool board_efs = false;
 };
 
 struct Setup {
@@ -142,6 +146,10 @@ Capabilities needs_of(const Scenario& scenario);
 // (raw_partitions) and -s (daemon_drives_modem), alone or among other short
 // options ("-rPs"); -o and -S take a value, in the same word or the next.
 Capabilities needs_of_server_args(const std::vector<std::string>& args);
+// Why a target cannot make the scenario's storage yet: `storage.board_efs`
+// with no snapshot put in `storage.from` (the board agent's job); a target
+// never makes other storage in its place.
+std::optional<std::string> storage_not_ready(const Scenario& scenario);
 
 }  // namespace rmtfs_hil::engine
 

@@ -216,7 +216,7 @@ void Loader::load_modems(const Field& modems) {
 void Loader::load_storage(const Field& storage) {
     if (!reader_.is_object(storage)) return;
     StorageSetup& setup = scenario_.setup.storage;
-    reader_.check_keys(storage, {"partition_bytes", "fill", "from"});
+    reader_.check_keys(storage, {"partition_bytes", "fill", "from", "board_efs"});
     constexpr std::uint64_t sector_bytes = rmtfs::sector_size_bytes;
     Field bytes = reader_.field(storage, "partition_bytes");
     if (reader_.get_uint(bytes, setup.partition_bytes, sector_bytes) && setup.partition_bytes % sector_bytes != 0)
@@ -235,6 +235,10 @@ void Loader::load_storage(const Field& storage) {
         else
             setup.from = std::filesystem::absolute(folder, ignored).lexically_normal().string();
     }
+    if (Field board = reader_.field(storage, "board_efs"); board && reader_.get_bool(board, setup.board_efs) && setup.board_efs &&
+        (storage->contains("from") || storage->contains("fill") || storage->contains("partition_bytes")))
+        reader_.error(board.pointer, "the board's EFS partitions keep their contents and sizes: give 'board_efs' or "
+                                     "'from' / 'fill' / 'partition_bytes', not both");
 }
 
 ModemSetup Loader::load_modem(const Field& f) {
@@ -430,13 +434,21 @@ Capabilities needs_of_server_args(const std::vector<std::string>& args) {
     return needed;
 }
 
+std::optional<std::string> storage_not_ready(const Scenario& scenario) {
+    const StorageSetup& storage = scenario.setup.storage;
+    if (storage.board_efs && storage.from.empty())
+        return std::string("storage.board_efs: no snapshot of the board's EFS partitions was taken for this run");
+    return std::nullopt;
+}
+
 Capabilities needs_of(const Scenario& scenario) {
     const Setup& setup = scenario.setup;
     Capabilities needed{Capability::daemon_control};
     if (setup.modems.size() > 1) needed.add(Capability::several_modems);
     if (setup.coupling != sim::CouplingPolicy::manual) needed.add(Capability::coupling_policies);
     if (setup.name_service == NameServiceMode::none) needed.add(Capability::userspace_name_service);
-    if (!setup.storage.from.empty()) needed.add(Capability::storage_images);
+    if (!setup.storage.from.empty() || setup.storage.board_efs) needed.add(Capability::storage_images);
+    if (setup.storage.board_efs) needed.add(Capability::board_efs);
     if (setup.server.start && std::any_of(setup.modems.begin(), setup.modems.end(), [](const ModemSetup& m) { return m.boot; }))
         needed.add(Capability::simulated_modem);
     if (scenario.invariants.ledger) needed.add(Capability::storage_contents);

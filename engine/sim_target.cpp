@@ -305,9 +305,14 @@ void SimTarget::link_fault(std::size_t modem, const LinkFault& fault) {
 
 }  // namespace
 
-Capabilities sim_capabilities() { return Capabilities::all(); }
+Capabilities sim_capabilities() {
+    Capabilities capabilities = Capabilities::all();
+    capabilities.remove(Capability::board_efs);
+    return capabilities;
+}
 
 Expected<std::unique_ptr<Target>, std::string> make_sim_target(const Scenario& scenario, const TargetOptions& options) {
+    if (auto missing = storage_not_ready(scenario)) return unexpected(*missing);
     auto rig_setup = rig_options(scenario, options);
     if (!rig_setup) return unexpected(rig_setup.error());
     auto rig = Rig::create(std::move(*rig_setup));

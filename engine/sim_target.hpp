@@ -24,7 +24,8 @@ struct TargetOptions {
     Interrupt interrupted;
 };
 
-// Everything a simulated world can do.
+// Everything a simulated world can do: all but what only a board has (its
+// own EFS partitions).
 Capabilities sim_capabilities();
 
 Expected<std::unique_ptr<Target>, std::string> make_sim_target(const Scenario& scenario, const TargetOptions& options);

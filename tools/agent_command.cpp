@@ -23,6 +23,7 @@
 #include "hil/agent/agent_protocol.hpp"
 #include "hil/agent/board_target.hpp"
 #include "hil/agent/board_check.hpp"
+#include "hil/agent/efs_partitions.hpp"
 #include "hil/agent/system_service.hpp"
 #include "rmtfs_hil/version.hpp"
 #include "server/board_profile.hpp"
@@ -176,6 +177,13 @@ AgentArguments parse(cli::Arguments& arguments) {
 fs::path device_root() {
     const char* root = std::getenv(hil::device_root_variable);
     return root != nullptr && *root != '\0' ? fs::path(root) : fs::path("/");
+}
+
+// Where the agent keeps its scratch files (snapshots, scenarios' storage).
+fs::path scratch_directory() {
+    std::error_code error;
+    fs::path scratch = fs::temp_directory_path(error);
+    return error ? fs::path(".") : scratch;
 }
 
 engine::StopRequest* agent_stop = nullptr;
@@ -333,9 +341,7 @@ int doctor(const AgentArguments& a) {
     }
     options.shim = server::find_shim_library();
     options.umockdev_preload = server::find_umockdev_preload();
-    std::error_code error;
-    options.scratch = fs::temp_directory_path(error);
-    if (error) options.scratch = ".";
+    options.scratch = scratch_directory();
     ::signal(SIGPIPE, SIG_IGN);
     for (const hil::Check& check : hil::check_board(options)) emit(hil::check_line(check));
     emit(hil::done_line(false, ""));
@@ -357,11 +363,13 @@ int agent(cli::Arguments& arguments) {
     // One suite per PATH (a LAVA test set each).
     std::vector<Suite> suites;
     std::size_t total = 0, errors = 0;
+    bool wants_board_efs = false;
     for (const fs::path& path : a.paths) {
         engine::LoadedSuite loaded = engine::load_suite({path});
         for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.describe().c_str());
         errors += loaded.errors.size();
         total += loaded.scenarios.size();
+        for (const engine::Scenario& s : loaded.scenarios) wants_board_efs = wants_board_efs || s.setup.storage.board_efs;
         suites.push_back({suite_name(path), std::move(loaded.scenarios)});
     }
     if (errors != 0) return cli::exit_usage;
@@ -373,9 +381,7 @@ int agent(cli::Arguments& arguments) {
     if (a.transport == hil::Transport::kernel) {
         hil::BoardTargetOptions board;
         board.root = device_root();
-        std::error_code error;
-        board.scratch = fs::temp_directory_path(error);
-        if (error) board.scratch = ".";
+        board.scratch = scratch_directory();
         board.allow_modem_restart = a.allow_modem_restart;
         options.run.make_target = hil::board_target_factory(board);
         options.run.capabilities = hil::board_capabilities(board);
@@ -383,6 +389,10 @@ int agent(cli::Arguments& arguments) {
     } else {
         cli::require_server_in_world(options.run.server);
     }
+    // The board's EFS, for scenarios with storage.board_efs: a board without
+    // its partitions skips them, naming the capability.
+    const bool has_efs = hil::board_has_efs(device_root(), *a.board);
+    if (has_efs) options.run.capabilities.add(engine::Capability::board_efs);
     options.run.board = a.board;
     options.run.seed = a.seed;
     options.run.target = engine::TargetKind::adb;  // the scenarios chosen for boards
@@ -394,6 +404,27 @@ int agent(cli::Arguments& arguments) {
     if (a.transport == hil::Transport::kernel) {
         system_service = stop_system_service(a);
         require_modem_off();
+    }
+    // Read once, after the system's daemon stopped writing (kernel
+    // transport); the scenarios' daemons work on copies of the copy.
+    std::optional<hil::EfsSnapshot> efs;
+    if (wants_board_efs && has_efs) {
+        auto taken = hil::EfsSnapshot::take(device_root(), *a.board, scratch_directory());
+        if (!taken) {
+            // The board lacks what the run needs: said before anything ran.
+            std::fprintf(stderr, "rmtfs-hil: storage.board_efs: cannot snapshot the board's EFS partitions: %s\n",
+                         taken.error().c_str());
+            if (system_service)
+                if (auto not_restored = restore_system_service(*system_service)) {
+                    emit(hil::done_line(false, *not_restored));
+                    return hil::agent_exit_not_restored;
+                }
+            return hil::agent_exit_board_lacks;
+        }
+        efs.emplace(std::move(*taken));
+        for (Suite& suite : suites)
+            for (engine::Scenario& s : suite.scenarios)
+                if (s.setup.storage.board_efs) s.setup.storage.from = efs->path().string();
     }
 
     static engine::StopRequest stop;

@@ -1,8 +1,6 @@
 #include "hil/agent/board_check.hpp"
 
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -16,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "hil/agent/efs_partitions.hpp"
 #include "server/preload_check.hpp"
 
 namespace rmtfs_hil::hil {
@@ -168,39 +167,19 @@ Check check_shared_memory(const BoardCheckOptions& o) {
     return ok(name, found);
 }
 
-// A partition's size without writing: a block device opened read-only.
-std::optional<std::uint64_t> size_of(const fs::path& path) {
-    struct stat status {};
-    if (::stat(path.c_str(), &status) != 0) return std::nullopt;
-    if (S_ISREG(status.st_mode)) return static_cast<std::uint64_t>(status.st_size);
-    if (!S_ISBLK(status.st_mode)) return std::nullopt;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    std::uint64_t bytes = 0;
-    bool got = ::ioctl(fd, BLKGETSIZE64, &bytes) == 0;
-    ::close(fd);
-    return got ? std::optional<std::uint64_t>(bytes) : std::nullopt;
-}
-
 Check check_partition(const BoardCheckOptions& o, const server::EfsPartition& partition) {
     const std::string name = "EFS partition " + partition.label;
-    for (const std::string& directory : o.board->disk.by_name_directories) {
-        const std::string board_path = directory + "/" + partition.label;
-        const fs::path path = on_board(o, board_path);
-        std::error_code error;
-        if (!fs::exists(path, error)) continue;
-        auto size = size_of(path);
-        if (!size) return problem(name, board_path + " is there but its size cannot be read", "run as root");
-        std::string found = board_path + ", " + size_text(*size);
+    if (auto found = find_efs_partition(o.root, *o.board, partition)) {
+        auto size = partition_size(found->path);
+        if (!size) return problem(name, found->board_path + " is there but its size cannot be read", "run as root");
+        std::string text = found->board_path + ", " + size_text(*size);
         if (partition.size_bytes && *partition.size_bytes != *size)
-            return problem(name, found + "; the board profile " + o.board->name + " says " +
+            return problem(name, text + "; the board profile " + o.board->name + " says " +
                                      size_text(*partition.size_bytes),
                            "check --board names this board; a wrong size means a different partition table");
-        return ok(name, found);
+        return ok(name, text);
     }
-    std::string where;
-    for (const std::string& directory : o.board->disk.by_name_directories) where += (where.empty() ? "" : ", ") + directory;
-    return problem(name, "not found in " + where,
+    return problem(name, "not found in " + efs_search_text(*o.board),
                    "check --board names this board and that udev made the by-partlabel links");
 }
 

@@ -466,12 +466,16 @@ Expected<std::unique_ptr<engine::Target>, std::string> BoardTarget::create(const
                                                                             const BoardTargetOptions& options) {
     // The runner skips scenarios for other boards (RunOptions::fixed_board).
     const server::BoardProfile& board = *run.board;
+    if (auto missing = engine::storage_not_ready(s)) return unexpected(*missing);
     auto scratch = ScratchDirectory::make(options.scratch);
     if (!scratch) return unexpected(scratch.error());
     std::unique_ptr<BoardTarget> t(new BoardTarget(std::move(*scratch), board_capabilities(options), run.interrupted));
 
-    // The scenario's storage, as the simulated bench makes it.
-    server::StorageContent content = s.setup.storage.fill == engine::StorageFill::zeros
+    // The scenario's storage, as the simulated bench makes it: copied images
+    // (a folder's, or the agent's snapshot of the board's EFS), or made.
+    const bool copied = !s.setup.storage.from.empty();
+    server::StorageContent content = copied ? server::StorageContent::copy_from(s.setup.storage.from)
+                                     : s.setup.storage.fill == engine::StorageFill::zeros
                                          ? server::StorageContent::zeros()
                                          : server::StorageContent::pattern(run.seed);
     if (auto failed = server::fill_storage(t->storage_.path(), board, s.setup.storage.partition_bytes, content))
@@ -497,8 +501,11 @@ Expected<std::unique_ptr<engine::Target>, std::string> BoardTarget::create(const
     config.partitions = m.partitions;
     config.request_timeout = milliseconds(m.request_timeout_ms);
     config.service_wait = milliseconds(m.service_wait_ms);
-    config.image_sectors = std::min(m.image_sectors,
-                                    static_cast<std::uint32_t>(s.setup.storage.partition_bytes / rmtfs::sector_size_bytes));
+    // Boot loads no more than a made partition holds (copied images keep
+    // their own sizes; a read past one's end is the daemon's to answer).
+    config.image_sectors = copied ? m.image_sectors
+                                  : std::min(m.image_sectors, static_cast<std::uint32_t>(s.setup.storage.partition_bytes /
+                                                                                         rmtfs::sector_size_bytes));
     config.transfer_sectors = m.transfer_sectors;
     config.sync_interval = milliseconds(m.sync_interval_ms);
     config.sync_sectors = m.sync_sectors;
@@ -564,7 +571,7 @@ Expected<std::unique_ptr<engine::Target>, std::string> BoardTarget::create(const
 engine::Capabilities board_capabilities(const BoardTargetOptions& options) {
     engine::Capabilities capabilities{Capability::daemon_control, Capability::daemon_upgrade,
                                       Capability::simulated_modem, Capability::hand_built_requests,
-                                      Capability::storage_contents};
+                                      Capability::storage_contents, Capability::storage_images};
     if (options.allow_modem_restart) capabilities.add(Capability::daemon_drives_modem);
     return capabilities;
 }
