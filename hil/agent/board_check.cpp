@@ -10,11 +10,11 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <sstream>
 
 #include "hil/agent/efs_partitions.hpp"
+#include "hil/agent/system_service.hpp"
 #include "server/preload_check.hpp"
 
 namespace rmtfs_hil::hil {
@@ -28,13 +28,7 @@ fs::path on_board(const BoardCheckOptions& o, std::string_view board_path) {
     return o.root / fs::path(board_path).relative_path();
 }
 
-std::optional<std::string> read_attribute(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) return std::nullopt;
-    std::string text;
-    std::getline(in, text);
-    return text;
-}
+std::optional<std::string> read_attribute(const fs::path& path) { return read_board_attribute(path); }
 
 std::string hex(std::uint64_t value) {
     std::ostringstream out;

@@ -235,21 +235,21 @@ std::optional<std::string> command_service(const fs::path& root, const SystemSer
 
 }  // namespace
 
+std::optional<std::string> read_board_attribute(const fs::path& file) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = ::read(fd, buffer, sizeof buffer)) < 0 && errno == EINTR) {
+    }
+    ::close(fd);
+    std::string text;
+    if (got > 0) text.assign(buffer, static_cast<std::size_t>(got));
+    return text.substr(0, text.find('\n'));
+}
+
 std::optional<BoardModem> find_board_modem(const fs::path& root) {
-    // open and read, not a stream: a world's remoteproc state (its preload
-    // shim answers the file) has no descriptor behind a FILE.
-    auto first_line = [](const fs::path& file) {
-        std::string text;
-        int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return text;
-        char buffer[4096];
-        ssize_t got;
-        while ((got = ::read(fd, buffer, sizeof buffer)) < 0 && errno == EINTR) {
-        }
-        ::close(fd);
-        if (got > 0) text.assign(buffer, static_cast<std::size_t>(got));
-        return text.substr(0, text.find('\n'));
-    };
+    auto first_line = [](const fs::path& file) { return read_board_attribute(file).value_or(""); };
     std::error_code error;
     std::vector<fs::path> entries;
     for (const auto& entry : fs::directory_iterator(root / "sys/class/remoteproc", error)) entries.push_back(entry.path());

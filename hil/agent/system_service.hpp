@@ -59,6 +59,12 @@ struct BoardModem {
 };
 std::optional<BoardModem> find_board_modem(const std::filesystem::path& root);
 
+// A sysfs attribute's first line (without the newline), or nothing when it
+// cannot be opened. Read with open and read, not a stream: a world's
+// remoteproc state is answered by its preload shim with no descriptor
+// behind a FILE.
+std::optional<std::string> read_board_attribute(const std::filesystem::path& file);
+
 // A stopped system service, watched over until it runs again.
 class StoppedService {
 public:

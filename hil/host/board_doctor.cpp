@@ -1,6 +1,9 @@
 #include "hil/host/board_doctor.hpp"
 
+#include <algorithm>
 #include <sstream>
+
+#include "engine/scenario.hpp"
 
 #include "hil/host/adb_client.hpp"
 #include "hil/host/board_connection.hpp"
@@ -18,6 +21,15 @@ std::string first_line(const std::string& text) {
     return line;
 }
 
+// What `--transport kernel` does to the service: `drives` is "-s" (it
+// drives the modem), "no -s", or why -s is assumed.
+std::string kernel_run_note(const std::string& drives) {
+    if (drives == "no -s") return "; no -s: it does not drive the modem; --transport kernel stops it for the run "
+                                  "(the modem must then be off) and starts it again after";
+    return "; " + drives + ": it drives the modem, so --transport kernel (which stops it for the run and starts it "
+           "again after) stops and starts the modem and needs --allow-modem-restart";
+}
+
 std::vector<std::string> words_of(const std::string& text) {
     std::istringstream in(text);
     std::vector<std::string> words;
@@ -25,22 +37,21 @@ std::vector<std::string> words_of(const std::string& text) {
     return words;
 }
 
-// What a daemon's flags mean for a run next to it.
+// What a daemon's flags mean for the board, and for a run next to it.
 std::string judge_flags(const std::vector<std::string>& argv, CheckStatus& status, std::string& fix) {
-    bool read_only = false, partitions = false, remoteproc = false;
-    for (std::size_t i = 1; i < argv.size(); ++i) {
-        read_only |= argv[i] == "-r";
-        partitions |= argv[i] == "-P";
-        remoteproc |= argv[i] == "-s";
-    }
+    const std::vector<std::string> args(argv.empty() ? argv.end() : argv.begin() + 1, argv.end());
+    const engine::Capabilities needs = engine::needs_of_server_args(args);
+    const bool read_only = std::find(args.begin(), args.end(), "-r") != args.end();
     std::string notes;
-    if (partitions) notes += "; -P: it serves the raw EFS partitions";
-    if (!read_only && partitions) {
-        notes += ", and without -r it writes them";
-        status = CheckStatus::warning;
-        fix = "Debian and AOSP run it with -r (writes kept in memory); check this board meant to differ";
+    if (needs.contains(engine::Capability::raw_partitions)) {
+        notes += "; -P: it serves the raw EFS partitions";
+        if (!read_only) {
+            notes += ", and without -r it writes them";
+            status = CheckStatus::warning;
+            fix = "Debian and AOSP run it with -r (writes kept in memory); check this board meant to differ";
+        }
     }
-    if (!remoteproc) notes += "; no -s: it does not start the modem's remoteproc";
+    notes += kernel_run_note(needs.contains(engine::Capability::daemon_drives_modem) ? "-s" : "no -s");
     return notes;
 }
 
@@ -75,7 +86,7 @@ Check check_service(const AdbClient& adb) {
                 "install rmtfs and its service: systemd's rmtfs.service, or AOSP's 'service rmtfs' in an init .rc"};
     if (state != "running")
         return {name, CheckStatus::warning, "init service rmtfs: " + state, "start rmtfs (as root), or check logcat"};
-    return {name, CheckStatus::ok, "init service rmtfs: running", ""};
+    return {name, CheckStatus::ok, "init service rmtfs: running" + kernel_run_note("-s assumed (AOSP's has it)"), ""};
 }
 
 }  // namespace

@@ -27,11 +27,25 @@ def test_a_ready_board_passes_and_is_left_as_it_was(rmtfs_hil, adb_env, device):
                  "rmtfs shared memory", "EFS partition modemst1", "EFS partition fsc", "scratch space"]:
         assert f"ok       {name}" in ran.stdout, ran.stdout
     assert "rmtfs.service active: /usr/bin/rmtfs -r -P -s" in ran.stdout
+    assert "-s: it drives the modem, so --transport kernel (which stops it for the run and starts it again after) " \
+        "stops and starts the modem and needs --allow-modem-restart" in ran.stdout
     log = device["log"].read_text()
     # Nothing started, stopped or written; what it pushed is gone.
     assert "BLOCK DEVICE WRITE" not in log
     assert "service rmtfs.service:" not in log, log
     assert list((device["root"] / "data/local/tmp").iterdir()) == []
+
+
+def test_on_a_board_with_its_own_qrtr_the_modem_and_the_service_are_as_a_kernel_run_finds_them(
+        rmtfs_hil, adb_env, start_device):
+    device = start_device("--qrtr")
+    ran = doctor(rmtfs_hil, adb_env, "--serial", device["serial"], "--json")
+    checks = checks_of(ran)
+    # rmtfs.service's rmtfs -s started the world's modem; the agent reads its state there.
+    assert checks["modem remoteproc"]["status"] == "ok", checks["modem remoteproc"]
+    assert checks["modem remoteproc"]["found"].endswith(": running"), checks["modem remoteproc"]
+    assert "needs --allow-modem-restart" in checks["rmtfs service"]["found"], checks["rmtfs service"]
+    assert "service rmtfs.service:" not in device["log"].read_text(), "the doctor stops nothing"
 
 
 def test_json_lines_carry_every_check(rmtfs_hil, adb_env, device):
