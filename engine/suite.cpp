@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "engine/wording.hpp"
 
@@ -92,6 +93,38 @@ std::vector<Scenario> filter_suite(const std::vector<Scenario>& scenarios, const
         if (match) kept.push_back(s);
     }
     return kept;
+}
+
+Expected<Shard, std::string> parse_shard(const std::string& text) {
+    constexpr unsigned most = 10000;
+    auto number = [](const std::string& digits) -> std::optional<unsigned> {
+        if (digits.empty() || digits.size() > 5 || !std::all_of(digits.begin(), digits.end(), [](char c) {
+                return c >= '0' && c <= '9';
+            }))
+            return std::nullopt;
+        return static_cast<unsigned>(std::stoul(digits));
+    };
+    const std::size_t slash = text.find('/');
+    auto index = slash == std::string::npos ? std::nullopt : number(text.substr(0, slash));
+    auto count = slash == std::string::npos ? std::nullopt : number(text.substr(slash + 1));
+    if (!index || !count || *count == 0 || *count > most || *index == 0 || *index > *count)
+        return unexpected("takes K/N, the K-th of N shares, with 1 <= K <= N <= " + std::to_string(most) + " (e.g. 2/4), not " +
+                          wording::in_quotes(text));
+    return Shard{*index, *count};
+}
+
+std::vector<Scenario> shard_suite(const std::vector<Scenario>& scenarios, Shard shard) {
+    std::vector<std::size_t> by_name(scenarios.size());
+    for (std::size_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+    std::sort(by_name.begin(), by_name.end(), [&](std::size_t a, std::size_t b) {
+        return std::tie(scenarios[a].name, scenarios[a].where.file) < std::tie(scenarios[b].name, scenarios[b].where.file);
+    });
+    std::vector<bool> kept(scenarios.size(), false);
+    for (std::size_t position = shard.index - 1; position < by_name.size(); position += shard.count) kept[by_name[position]] = true;
+    std::vector<Scenario> share;
+    for (std::size_t i = 0; i < scenarios.size(); ++i)
+        if (kept[i]) share.push_back(scenarios[i]);
+    return share;
 }
 
 Scenario with_coupling(Scenario scenario, sim::CouplingPolicy coupling) {

@@ -29,6 +29,18 @@ LoadedSuite load_suite(const std::vector<std::filesystem::path>& paths);
 // Scenarios whose name or one of whose tags contains `filter` (all when empty).
 std::vector<Scenario> filter_suite(const std::vector<Scenario>& scenarios, const std::string& filter);
 
+// The `index`-th of `count` shares of a suite (1-based): the scenarios sorted
+// by name, every count-th from the index-th, so that the shares 1..count
+// hold each scenario exactly once, whatever order the paths were given in,
+// and their sizes differ by at most one. Kept in the suite's order.
+struct Shard {
+    unsigned index = 1;
+    unsigned count = 1;
+};
+// "K/N" with 1 <= K <= N <= 10000, or why not.
+Expected<Shard, std::string> parse_shard(const std::string& text);
+std::vector<Scenario> shard_suite(const std::vector<Scenario>& scenarios, Shard shard);
+
 struct SuiteOptions {
     RunOptions run;
     unsigned jobs = 1;

@@ -67,6 +67,11 @@ Options:
   --agent PATH    The agent pushed for --target adb (default: this program;
                   for an aarch64 board, its aarch64 build).
   --filter TEXT   Only scenarios whose name or a tag contains TEXT.
+  --shard K/N     Only the K-th of N shares of the suite (after --filter): the
+                  scenarios sorted by name, every N-th from the K-th. N CI
+                  jobs given 1/N .. N/N run each scenario exactly once, each
+                  with its own reports; a share with no scenario in it runs
+                  nothing and exits 0.
   --junit FILE    Write a JUnit XML report (failure text, daemon log).
   --json FILE     Write the whole run as JSON.
   --report DIR    Write a self-contained HTML report to DIR/index.html:
@@ -109,7 +114,7 @@ and prints the matrix: is the modem up at the end, was acknowledged data
 lost, how long did recovery take.
 
 Options: --server PATH, --jobs N, --seed N, --filter TEXT (default "fault"),
---json FILE, --report DIR (the matrix is in the HTML report too), -q, and
+--shard K/N, --json FILE, --report DIR (the matrix is in the HTML report too), -q, and
 --target adb[:SERIAL] with --adb, --agent, --board, --transport as for `run`:
 the agent on the board runs the scenarios once per policy (with the kernel
 transport only the manual policy runs; the others are skipped).
@@ -172,6 +177,7 @@ struct RunArguments {
     unsigned jobs = 1;
     std::optional<std::uint64_t> seed;
     std::string filter;
+    std::optional<engine::Shard> shard;
     std::string target{name_of(engine::TargetKind::sim)};
     engine::TargetKind target_kind = engine::TargetKind::sim;
     std::string adb = "adb";  // the adb client (--target adb)
@@ -228,6 +234,11 @@ RunArguments parse(cli::Arguments& arguments, bool paths_required) {
         else if (arg == "--jobs") a.jobs = static_cast<unsigned>(number_of(arg, value(), 1, 64));
         else if (arg == "--seed") a.seed = number_of(arg, value(), 0, UINT64_MAX);
         else if (arg == "--filter") a.filter = value();
+        else if (arg == "--shard") {
+            auto shard = engine::parse_shard(value());
+            if (!shard) throw cli::UsageError("option '--shard' " + shard.error());
+            a.shard = *shard;
+        }
         else if (arg == "--target") a.target = value();
         else if (arg == "--transport") {
             std::string name = value();
@@ -533,6 +544,7 @@ int run_and_report(const std::vector<engine::Scenario>& scenarios, const RunArgu
     options.interrupted = &install_interrupt_handler();
     std::string board_not_restored;
     auto run_once = [&]() {
+        if (scenarios.empty()) return engine::suite_header(options);  // an empty --shard: nothing to start
         if (a.target_kind != engine::TargetKind::adb) return engine::run_suite(scenarios, options);
         hil::BoardRun run = run_on_board(scenarios, a, options);
         if (board_not_restored.empty()) board_not_restored = std::move(run.not_restored);
@@ -590,6 +602,13 @@ std::optional<std::vector<engine::Scenario>> load_filtered(const RunArguments& a
     if (scenarios.empty()) {
         std::fprintf(stderr, "rmtfs-hil: no scenario matches --filter '%s'\n", a.filter.c_str());
         return std::nullopt;
+    }
+    if (a.shard) {
+        const std::size_t whole = scenarios.size();
+        scenarios = engine::shard_suite(scenarios, *a.shard);
+        // Said even with -q: a CI job's log tells which share it ran.
+        std::printf("shard %u/%u: %zu of %zu scenario(s)\n", a.shard->index, a.shard->count, scenarios.size(), whole);
+        std::fflush(stdout);
     }
     return scenarios;
 }

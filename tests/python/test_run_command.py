@@ -153,9 +153,42 @@ def test_bad_arguments_are_usage_errors(run, tmp_path):
         (["run", "x.json", "--target", "adb", "--transport", "kernel", "--jobs", "2"], "one scenario at a time"),
         (["run", "x.json", "--target", "adb", "--allow-modem-restart"], "is for --target adb --transport kernel"),
         (["hil", "emulate", "--server", "/usr/bin/rmtfs"], "--server is the daemon of the board's QRTR: give --qrtr"),
+        (["run", "x.json", "--shard", "0/3"], "option '--shard' takes K/N, the K-th of N shares"),
+        (["run", "x.json", "--shard", "4/3"], "1 <= K <= N <= 10000 (e.g. 2/4), not '4/3'"),
+        (["run", "x.json", "--shard", "1/0"], "not '1/0'"),
+        (["run", "x.json", "--shard", "2"], "not '2'"),
+        (["run", "x.json", "--shard", "-1/2"], "not '-1/2'"),
+        (["run", "x.json", "--shard", "1/2/3"], "not '1/2/3'"),
+        (["matrix", "--shard", "a/b"], "not 'a/b'"),
     ]:
         result = run(*args)
         assert result.returncode == 2 and text in result.stderr, (args, result.stderr)
+
+
+def test_shards_split_a_suite_into_disjoint_balanced_shares_whatever_the_path_order(run, tmp_path, needs_rmtfs):
+    names = [f"share-{letter}" for letter in "gfedcba"]
+    paths = write_scenarios(tmp_path / "lib", *[scenario(n, [{"expect": {"service": True}}]) for n in names])
+    ran_in = {}
+    for k in (1, 2, 3):
+        # Each job may name the files in another order: the shares stay the same.
+        order = paths if k != 2 else list(reversed(paths))
+        junit, js = tmp_path / f"shard{k}.xml", tmp_path / f"shard{k}.json"
+        result = run("run", *map(str, order), "--shard", f"{k}/3", "--junit", str(junit), "--json", str(js), "-q",
+                     timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        got = [s["name"] for s in json.loads(js.read_text())["scenarios"]]
+        assert f"shard {k}/3: {len(got)} of 7 scenario(s)" in result.stdout, result.stdout
+        assert int(ET.parse(junit).getroot().get("tests")) == len(got)
+        ran_in[k] = got
+    # Sorted by name, every third from the k-th; each run in the order its paths were given.
+    assert ran_in == {1: ["share-g", "share-d", "share-a"], 2: ["share-b", "share-e"], 3: ["share-f", "share-c"]}, ran_in
+
+    # More shares than scenarios: an empty share runs nothing and succeeds, with empty reports.
+    js = tmp_path / "empty.json"
+    result = run("run", str(paths[0]), "--shard", "2/2", "--json", str(js), timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "shard 2/2: 0 of 1 scenario(s)" in result.stdout
+    assert json.loads(js.read_text())["scenarios"] == []
 
 
 def test_a_missing_server_is_an_environment_error(run, tmp_path):
