@@ -15,7 +15,7 @@ packages=(
   # the probe that checks it, coreutils' stdbuf for line-buffered daemon logs
   umockdev libudev-dev coreutils
   # python side (Debian's interpreter, not whatever python3 is first on PATH)
-  python3 python3-dev python3-pytest python3-pybind11 pybind11-dev
+  python3 python3-dev python3-pytest python3-pytest-xdist python3-pybind11 pybind11-dev
   # scenario files checked against their JSON Schema; the HTML report rendered
   # in a real headless browser
   python3-jsonschema chromium

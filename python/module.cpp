@@ -12,10 +12,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <unistd.h>
+
 #include <csignal>
 
 #include "engine/report.hpp"
 #include "engine/rig.hpp"
+#include "engine/runner.hpp"
+#include "engine/scenario_loader.hpp"
 #include "proto/errno_names.hpp"
 
 namespace py = pybind11;
@@ -131,6 +135,51 @@ private:
 };
 
 std::chrono::milliseconds ms(int value) { return std::chrono::milliseconds(value); }
+
+// A scenario file or folder's errors, each "file:line:col: /pointer: message".
+struct ScenarioFileError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A scenario as Python gives it: a path (str or os.PathLike) or a dict.
+engine::Scenario load(const py::object& scenario) {
+    Expected<engine::Scenario, std::vector<engine::ScenarioError>> loaded = unexpected(std::vector<engine::ScenarioError>{});
+    if (py::isinstance<py::dict>(scenario)) {
+        std::string text;
+        try {
+            text = py::module_::import("json").attr("dumps")(scenario).cast<std::string>();
+        } catch (const py::error_already_set&) {
+            throw py::type_error("the scenario dict is not JSON: its values must be dicts, lists, strings, numbers, "
+                                 "booleans or None");
+        }
+        loaded = engine::load_scenario(text, "<dict>");
+    } else if (py::isinstance<py::str>(scenario) || py::hasattr(scenario, "__fspath__")) {
+        const std::string path = py::module_::import("os").attr("fspath")(scenario).cast<std::string>();
+        loaded = engine::load_scenario_file(path);
+    } else {
+        throw py::type_error("scenario must be a path (str or os.PathLike) or a dict, not " +
+                             std::string(py::str(py::type::of(scenario).attr("__name__"))));
+    }
+    if (loaded) return std::move(*loaded);
+    std::string text;
+    for (const auto& error : loaded.error()) text += (text.empty() ? "" : "\n") + error.describe();
+    throw ScenarioFileError(text);
+}
+
+// The daemon a scenario runs: given, or $RMTFS_HIL_SERVER, or Debian's.
+std::string server_of(const std::optional<std::string>& given) {
+    std::string server = given.value_or("");
+    if (server.empty())
+        if (const char* env = std::getenv("RMTFS_HIL_SERVER"); env != nullptr) server = env;
+    if (server.empty()) server = engine::default_server;
+    if (::access(server.c_str(), X_OK) != 0)
+        throw py::value_error("server " + server + ": " + errno_text(errno) +
+                              " (give the daemon under test: server=PATH, or $RMTFS_HIL_SERVER; Debian's is "
+                              "/usr/bin/rmtfs from the rmtfs package)");
+    return server;
+}
+
+py::object json_value(const std::string& text) { return py::module_::import("json").attr("loads")(text); }
 
 }  // namespace
 
@@ -309,6 +358,117 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         }, "the trace so far: one dict per event, as the JSON report writes it (at_ms, source, kind, detail and "
            "the event's fields: packet, exit, pid, fault, io_fault, file, sector, state)")
         .def("trace_text", [](PyRig& s, std::size_t last) { return s.rig().trace_text(last); }, py::arg("last") = 0);
+
+    // ---- scenarios, as `rmtfs-hil run` runs them
+    static py::exception<ScenarioFileError> scenario_error(m, "ScenarioError", PyExc_ValueError);
+    scenario_error.doc() = "A scenario file (or dict) that does not load: each line file:line:col: /pointer: message.";
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const ScenarioFileError& e) {
+            scenario_error(e.what());
+        }
+    });
+
+    py::class_<engine::StepResult>(m, "StepResult", "How one step of a scenario ended.")
+        .def_readonly("index", &engine::StepResult::index, "0-based")
+        .def_readonly("kind", &engine::StepResult::kind, "the step's action: boot, write, expect, ...")
+        .def_property_readonly("status", [](const engine::StepResult& s) { return std::string(name_of(s.status)); },
+                               "passed, failed, error or skipped")
+        .def_readonly("message", &engine::StepResult::message)
+        .def_readonly("where", &engine::StepResult::where, "file:line:col of the step")
+        .def_readonly("started_ms", &engine::StepResult::started_ms)
+        .def_readonly("ended_ms", &engine::StepResult::ended_ms)
+        .def("__repr__", [](const engine::StepResult& s) {
+            return "<step " + std::to_string(s.index + 1) + " " + s.kind + " " + std::string(name_of(s.status)) + ">";
+        });
+
+    py::class_<engine::ScenarioResult>(m, "ScenarioResult", "A scenario's verdict and the evidence for it.")
+        .def_readonly("name", &engine::ScenarioResult::name)
+        .def_readonly("description", &engine::ScenarioResult::description)
+        .def_readonly("file", &engine::ScenarioResult::file)
+        .def_readonly("tags", &engine::ScenarioResult::tags)
+        .def_property_readonly("verdict", [](const engine::ScenarioResult& r) { return std::string(name_of(r.verdict)); },
+                               "pass, fail, error or skip")
+        .def_readonly("reason", &engine::ScenarioResult::reason, "why (empty for pass)")
+        .def_readonly("known_issue", &engine::ScenarioResult::known_issue, "the scenario's known_issue text, if any")
+        .def_property_readonly("known_status",
+                               [](const engine::ScenarioResult& r) { return std::string(name_of(r.known_status)); },
+                               "known (fails as its known issue says), fixed (passes now), new (fails otherwise), or ''")
+        .def_readonly("duration_ms", &engine::ScenarioResult::duration_ms)
+        .def_readonly("seed", &engine::ScenarioResult::seed)
+        .def_readonly("steps", &engine::ScenarioResult::steps)
+        .def_property_readonly("failed_step", [](const engine::ScenarioResult& r) -> std::optional<engine::StepResult> {
+            for (const auto& s : r.steps)
+                if (s.status == engine::StepStatus::failed || s.status == engine::StepStatus::error) return s;
+            return std::nullopt;
+        }, "the step that failed or errored, or None")
+        .def_property_readonly("trace", [](const engine::ScenarioResult& r) {
+            py::list events;
+            for (const auto& e : r.trace) events.append(json_value(engine::trace_event_json(e)));
+            return events;
+        }, "the world's trace: one dict per event (at_ms, source, kind, detail and the event's fields)")
+        .def_readonly("daemon_log", &engine::ScenarioResult::daemon_log)
+        .def_readonly("ledger_verdict", &engine::ScenarioResult::ledger_verdict)
+        .def_readonly("ledger_violations", &engine::ScenarioResult::ledger_violations)
+        .def_readonly("reproduce", &engine::ScenarioResult::reproduce, "the command that reruns it")
+        .def("to_dict", [](const engine::ScenarioResult& r) { return json_value(engine::scenario_json_line(r)); },
+             "as the JSON report writes it")
+        .def("__repr__", [](const engine::ScenarioResult& r) {
+            return "<" + r.name + ": " + std::string(name_of(r.verdict)) + ">";
+        });
+
+    m.def("load_scenario", [](const py::object& scenario) {
+        engine::Scenario s = load(scenario);
+        py::dict info;
+        info["name"] = s.name;
+        info["description"] = s.description;
+        info["tags"] = s.tags;
+        info["known_issue"] = s.known_issue ? py::object(py::str(s.known_issue->text)) : py::object(py::none());
+        info["file"] = s.where.file;
+        return info;
+    }, py::arg("scenario"),
+          "Loads and checks a scenario (a path or a dict) without running it: its name, description, tags, "
+          "known_issue and file. Raises ScenarioError with every error's file:line:col.");
+
+    m.def("run_scenario", [](const py::object& scenario, const std::optional<std::string>& server,
+                             std::optional<std::uint64_t> seed, const std::optional<std::string>& board) {
+        engine::Scenario s = load(scenario);
+        engine::RunOptions options;
+        options.server = server_of(server);
+        options.seed = seed;
+        if (board) {
+            auto profile = server::resolve_board(*board);
+            if (!profile) bad("board: " + profile.error());
+            options.board = *profile;
+        }
+        options.reproduce_prefix = "rmtfs-hil run --server " + options.server;
+        // Ctrl-C reaches Python between the run's waits; the GIL is held only to ask.
+        bool interrupted = false;
+        options.interrupted.requested = [&interrupted] {
+            py::gil_scoped_acquire acquire;
+            if (PyErr_CheckSignals() != 0) {
+                PyErr_Clear();
+                interrupted = true;
+            }
+            return interrupted;
+        };
+        engine::ScenarioResult result;
+        {
+            py::gil_scoped_release release;
+            result = engine::run_scenario(s, options);
+        }
+        if (interrupted) {
+            PyErr_SetNone(PyExc_KeyboardInterrupt);
+            throw py::error_already_set();
+        }
+        return result;
+    }, py::arg("scenario"), py::kw_only(), py::arg("server") = py::none(), py::arg("seed") = py::none(),
+          py::arg("board") = py::none(),
+          "Runs a scenario (a path or a dict) in the simulated world against the real daemon, as `rmtfs-hil run` "
+          "does, and returns its ScenarioResult. server: the daemon (default $RMTFS_HIL_SERVER, else "
+          "/usr/bin/rmtfs); seed: overrides the scenario's; board: a built-in profile's name or a board file. "
+          "The GIL is released while it runs.");
 
     m.attr("SIGKILL") = SIGKILL;
     m.attr("SIGTERM") = SIGTERM;

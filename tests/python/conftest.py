@@ -14,11 +14,9 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
-# The project's pytest plugin (python/pytest_rmtfs_hil.py): make_rig and
-# started_rig, as users get them with `-p pytest_rmtfs_hil`. Its
+# The project's pytest plugin (python/pytest_rmtfs_hil.py) is loaded by the
+# checkout's conftest.py: make_rig and started_rig, as users get them. Its
 # rmtfs_hil_module is replaced below by one that finds the build under test.
-sys.path.insert(0, str(REPO / "python"))
-from pytest_rmtfs_hil import make_rig, pytest_addoption, started_rig  # noqa: E402,F401
 
 
 def build_dir() -> pathlib.Path:
