@@ -119,7 +119,10 @@ public:
         rig_ = std::move(*created);
         // Ctrl-C (and pytest's timeouts) reach Python while a wait runs: the
         // wait ends and KeyboardInterrupt propagates from the call.
+        // Long calls release the GIL (other Python threads run meanwhile):
+        // the check takes it back only to ask.
         rig_->set_interrupt([] {
+            py::gil_scoped_acquire acquire;
             if (PyErr_CheckSignals() != 0) throw py::error_already_set();
             return false;
         });
@@ -239,32 +242,32 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             auto started = s.rig().start_daemon();
             if (!started) throw std::runtime_error(started.error());
             return *started;
-        })
+        }, py::call_guard<py::gil_scoped_release>())
         .def("wait_for_service", [](PyRig& s, int timeout_ms) { return s.rig().wait_for_service(ms(timeout_ms)); },
-             py::arg("timeout_ms") = engine::default_service_wait.count())
+             py::arg("timeout_ms") = engine::default_service_wait.count(), py::call_guard<py::gil_scoped_release>())
         .def("service_published", [](PyRig& s) { return s.rig().service_published(); })
         .def("signal_daemon", [](PyRig& s, int signal_number) { s.rig().signal_daemon(signal_number); })
         .def("wait_for_daemon_exit", [](PyRig& s, int timeout_ms) -> std::optional<std::string> {
             auto exit = s.rig().wait_for_daemon_exit(ms(timeout_ms));
             if (!exit) return std::nullopt;
             return exit->describe();
-        }, py::arg("timeout_ms") = engine::default_exit_wait.count(),
+        }, py::arg("timeout_ms") = engine::default_exit_wait.count(), py::call_guard<py::gil_scoped_release>(),
            "how the daemon ended ('exited 0', 'killed by SIGKILL'), None if it did not")
         .def("restart_daemon", [](PyRig& s, std::optional<std::string> binary) {
             auto restarted = s.rig().restart_daemon(binary);
             if (!restarted) throw std::runtime_error(restarted.error());
             return *restarted;
-        }, py::arg("binary") = py::none())
+        }, py::arg("binary") = py::none(), py::call_guard<py::gil_scoped_release>())
         .def_property_readonly("daemon_running", [](PyRig& s) { return s.rig().daemon_running(); })
         .def_property_readonly("daemon_starts", [](PyRig& s) { return s.rig().daemon_starts(); })
         .def_property_readonly("daemon_log", [](PyRig& s) { return s.rig().daemon_log(); })
         // modems
         .def("start_modem", [](PyRig& s, std::size_t index) { s.rig().start_modem(index); }, py::arg("index") = 0)
         .def("boot_modem", [](PyRig& s, std::size_t index, int timeout_ms) { return s.rig().boot_modem(index, ms(timeout_ms)); },
-             py::arg("index") = 0, py::arg("timeout_ms") = engine::default_boot_wait.count())
+             py::arg("index") = 0, py::arg("timeout_ms") = engine::default_boot_wait.count(), py::call_guard<py::gil_scoped_release>())
         .def("wait_for_boot", [](PyRig& s, std::size_t index, int timeout_ms, unsigned nth) {
             return s.rig().wait_for_boot(index, ms(timeout_ms), nth);
-        }, py::arg("index") = 0, py::arg("timeout_ms") = engine::default_boot_wait.count(), py::arg("nth") = 0)
+        }, py::arg("index") = 0, py::arg("timeout_ms") = engine::default_boot_wait.count(), py::arg("nth") = 0, py::call_guard<py::gil_scoped_release>())
         .def("stop_modem", [](PyRig& s, std::size_t index) { s.rig().stop_modem(index); }, py::arg("index") = 0)
         .def("modem_state", [](PyRig& s, std::size_t index) { return std::string(sim::to_string(s.rig().modem_state(index))); },
              py::arg("index") = 0)
@@ -277,17 +280,26 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             std::string bytes = data;
             if (bytes.empty() || bytes.size() % rmtfs::sector_size_bytes != 0) bad("writes are whole 512-byte sectors");
             if (modem >= s.rig().modem_count()) bad("no modem " + std::to_string(modem));
-            auto result = s.rig().write(modem, partition, sector, Bytes(bytes.begin(), bytes.end()));
+            Bytes payload(bytes.begin(), bytes.end());
+            engine::WriteResult result;
+            {
+                py::gil_scoped_release release;
+                result = s.rig().write(modem, partition, sector, payload);
+            }
             if (!result.sent) bad(result.detail);
             return result;
         }, py::arg("partition"), py::arg("sector"), py::arg("data"), py::arg("modem") = 0)
         .def("read", [](PyRig& s, std::size_t partition, std::uint32_t sector, std::uint32_t count, std::size_t modem) {
             if (modem >= s.rig().modem_count()) bad("no modem " + std::to_string(modem));
-            auto result = s.rig().read(modem, partition, sector, count);
+            engine::ReadResult result;
+            {
+                py::gil_scoped_release release;
+                result = s.rig().read(modem, partition, sector, count);
+            }
             if (!result.sent) bad(result.detail);
             return result;
         }, py::arg("partition"), py::arg("sector"), py::arg("count"), py::arg("modem") = 0)
-        .def("run_for", [](PyRig& s, int duration_ms) { s.rig().run_for(ms(duration_ms)); })
+        .def("run_for", [](PyRig& s, int duration_ms) { s.rig().run_for(ms(duration_ms)); }, py::arg("duration_ms"), py::call_guard<py::gil_scoped_release>())
         // faults
         .def("fault_at_request", [](PyRig& s, py::object message, unsigned nth, const std::string& action) {
             auto a = value_named<server::ProcessAction>("action", action);
@@ -321,7 +333,10 @@ PYBIND11_MODULE(rmtfs_hil, m) {
              py::arg("nth") = 1, py::arg("times") = 1, py::arg("short_bytes") = py::none())
         .def("io_fault_hits", [](PyRig& s, std::size_t index) { return s.rig().storage().fault_hits(index); })
         .def("lose_power", [](PyRig& s) {
-            auto reverted = s.rig().lose_power();
+            auto reverted = [&] {
+                py::gil_scoped_release release;
+                return s.rig().lose_power();
+            }();
             if (!reverted) throw std::runtime_error(reverted.error());
             py::list ranges;
             for (const auto& r : *reverted) ranges.append(py::make_tuple(r.file, r.offset, r.length));

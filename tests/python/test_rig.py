@@ -5,6 +5,7 @@ sector write, I/O faults through the shim, and power loss — each judged by
 the write ledger. Rigs come from the project's pytest plugin
 (python/pytest_rmtfs_hil.py: make_rig)."""
 import signal
+import time
 
 import pytest
 
@@ -293,3 +294,32 @@ def test_the_trace_carries_typed_events(make_rig):
     assert fired["fault"] == fault, fired
     [ended] = where("server", "ended")
     assert ended["exit"] == {"signal": signal.SIGKILL}, ended
+
+
+def test_a_second_python_thread_runs_freely_during_a_long_rig_call(started_rig):
+    """Long calls release the GIL: a counting thread counts about as fast
+    while the rig runs its loop as while this thread sleeps (holding the GIL,
+    the call would let it count a few percent of that)."""
+    import threading
+
+    counts = {"n": 0}
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            counts["n"] += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        time.sleep(0.05)  # the counter is running
+        before = counts["n"]
+        time.sleep(0.4)
+        free = counts["n"] - before
+        before = counts["n"]
+        started_rig.run_for(400)
+        during = counts["n"] - before
+    finally:
+        stop.set()
+        counter.join()
+    assert during >= free / 4, f"the counting thread counted {during} during a 400 ms run_for, {free} in 400 ms of sleep"
