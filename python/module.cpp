@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <type_traits>
+#include <variant>
 
 #include "engine/report.hpp"
 #include "engine/rig.hpp"
@@ -138,6 +140,119 @@ private:
 };
 
 std::chrono::milliseconds ms(int value) { return std::chrono::milliseconds(value); }
+
+// ---- arguments as Python gives them, checked with short messages (never an
+// echo of a payload)
+
+std::string type_name(const py::handle& value) { return py::str(py::type::of(value).attr("__name__")); }
+
+// An int (not a bool) from 0 to `most`.
+std::uint64_t whole_number(const py::handle& value, const char* name, std::uint64_t most) {
+    if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr()))
+        throw py::type_error(std::string(name) + " must be an int, not " + type_name(value));
+    int overflow = 0;
+    long long number = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+    if (overflow != 0 || number < 0 || static_cast<unsigned long long>(number) > most)
+        bad(std::string(name) + " must be from 0 to " + std::to_string(most) +
+            (overflow != 0 ? std::string(", not that large a number") : ", not " + std::to_string(number)));
+    return static_cast<std::uint64_t>(number);
+}
+
+// bytes, bytearray, memoryview or any contiguous buffer, copied.
+Bytes bytes_of(const py::handle& data, const char* name) {
+    if (!PyObject_CheckBuffer(data.ptr()))
+        throw py::type_error(std::string(name) + " must be bytes, bytearray or memoryview, not " + type_name(data));
+    Py_buffer view{};
+    if (PyObject_GetBuffer(data.ptr(), &view, PyBUF_C_CONTIGUOUS) != 0) {
+        PyErr_Clear();
+        throw py::type_error(std::string(name) + " must be a contiguous buffer");
+    }
+    const auto* begin = static_cast<const std::uint8_t*>(view.buf);
+    Bytes bytes(begin, begin + view.len);
+    PyBuffer_Release(&view);
+    return bytes;
+}
+
+// A partition by index or by name ("/boot/modem_fs1", or "modem_fs1").
+std::size_t partition_of(const sim::Modem& modem, const py::handle& partition) {
+    const std::vector<std::string>& names = modem.config().partitions;
+    std::string known;
+    for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
+    if (py::isinstance<py::str>(partition)) {
+        const std::string wanted = partition.cast<std::string>();
+        for (std::size_t i = 0; i < names.size(); ++i)
+            if (names[i] == wanted || names[i] == "/boot/" + wanted) return i;
+        bad("no partition '" + wanted.substr(0, 80) + "' (the modem's: " + known + ")");
+    }
+    if (!PyLong_Check(partition.ptr()) || PyBool_Check(partition.ptr()))
+        throw py::type_error("partition must be a name (str) or an index (int), not " + type_name(partition));
+    if (names.empty()) bad("the modem has no partitions");
+    return static_cast<std::size_t>(whole_number(partition, "partition", names.size() - 1));
+}
+
+// A modem request's answer, as Python reads it.
+struct PyAnswer {
+    bool answered = false;   // an answer came (it may still be a failure)
+    std::string message;     // "OPEN response"
+    std::optional<int> result, error;
+    std::optional<std::uint32_t> caller_id;
+    std::optional<std::uint64_t> address;
+    std::optional<int> status;
+    std::string failure;     // no answer or not a fitting one: timeout, service_gone, ...
+    std::string detail;      // the answer in one line, or why there was none
+
+    bool ok() const { return answered && result == 0; }
+};
+
+PyAnswer answer_of(const std::optional<sim::Response>& response) {
+    PyAnswer a;
+    if (!response) {
+        a.failure = "timeout";
+        a.detail = "no answer came while the modem waited";
+        return a;
+    }
+    if (!*response) {
+        a.failure = std::string(sim::to_string(response->error().kind));
+        a.detail = response->error().detail;
+        return a;
+    }
+    const rmtfs::Message& m = **response;
+    a.answered = true;
+    a.message = rmtfs::message_name(m);
+    a.detail = rmtfs::summary(m);
+    std::visit([&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (requires { body.result; }) {
+            a.result = body.result.result;
+            a.error = body.result.error;
+        }
+        if constexpr (std::is_same_v<T, rmtfs::OpenResponse>) a.caller_id = body.caller_id;
+        if constexpr (std::is_same_v<T, rmtfs::AllocBuffResponse>) a.address = body.buff_address;
+        if constexpr (std::is_same_v<T, rmtfs::GetDevErrorResponse>)
+            if (body.status) a.status = *body.status;
+    }, m);
+    return a;
+}
+
+// The Python object for one modem of a rig: its requests, one method each.
+struct PyModem {
+    PyRig* rig;
+    std::size_t index;
+    sim::Modem& modem() const {
+        sim::Modem* m = rig->rig().modem(index);
+        if (m == nullptr) bad("no modem " + std::to_string(index));
+        return *m;
+    }
+    PyAnswer request(const rmtfs::Message& message) const {
+        (void)modem();
+        std::optional<sim::Response> response;
+        {
+            py::gil_scoped_release release;
+            response = rig->rig().request(index, message);
+        }
+        return answer_of(response);
+    }
+};
 
 // A scenario file or folder's errors, each "file:line:col: /pointer: message".
 struct ScenarioFileError : std::runtime_error {
@@ -372,7 +487,13 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             return events;
         }, "the trace so far: one dict per event, as the JSON report writes it (at_ms, source, kind, detail and "
            "the event's fields: packet, exit, pid, fault, io_fault, file, sector, state)")
-        .def("trace_text", [](PyRig& s, std::size_t last) { return s.rig().trace_text(last); }, py::arg("last") = 0);
+        .def("trace_text", [](PyRig& s, std::size_t last) { return s.rig().trace_text(last); }, py::arg("last") = 0)
+        .def("modem", [](PyRig& s, const py::object& index) {
+            auto i = static_cast<std::size_t>(whole_number(index, "index", SIZE_MAX));
+            if (s.rig().modem(i) == nullptr)
+                bad("no modem " + std::to_string(i) + " (the rig has " + std::to_string(s.rig().modem_count()) + ")");
+            return PyModem{&s, i};
+        }, py::arg("index") = 0, py::keep_alive<0, 1>(), "the modem's requests, one method each (Modem)");
 
     // ---- scenarios, as `rmtfs-hil run` runs them
     static py::exception<ScenarioFileError> scenario_error(m, "ScenarioError", PyExc_ValueError);
@@ -484,6 +605,81 @@ PYBIND11_MODULE(rmtfs_hil, m) {
           "does, and returns its ScenarioResult. server: the daemon (default $RMTFS_HIL_SERVER, else "
           "/usr/bin/rmtfs); seed: overrides the scenario's; board: a built-in profile's name or a board file. "
           "The GIL is released while it runs.");
+
+    py::class_<PyAnswer>(m, "Answer", "The answer to one modem request (or why none came).")
+        .def_readonly("answered", &PyAnswer::answered, "an answer came (it may still be a failure: see result)")
+        .def_property_readonly("ok", &PyAnswer::ok, "answered with result 0")
+        .def_readonly("message", &PyAnswer::message, "what answered: 'OPEN response', ...")
+        .def_readonly("result", &PyAnswer::result, "0 success, 1 failure; None without an answer")
+        .def_readonly("error", &PyAnswer::error)
+        .def_readonly("caller_id", &PyAnswer::caller_id, "OPEN: the handle")
+        .def_readonly("address", &PyAnswer::address, "ALLOC_BUFF: the buffer's physical address")
+        .def_readonly("status", &PyAnswer::status, "GET_DEV_ERROR: the device's error status")
+        .def_readonly("failure", &PyAnswer::failure, "without an answer: timeout, service_gone, no_service, bad_response, wrong_response")
+        .def_readonly("detail", &PyAnswer::detail)
+        .def("__repr__", [](const PyAnswer& a) { return "<" + (a.answered ? a.detail : "no answer: " + a.failure) + ">"; });
+
+    py::class_<PyModem>(m, "Modem", "One simulated modem of a rig: one method per RMTFS request, each answered "
+                                    "(or not) before it returns. Partitions by name ('/boot/modem_fs1') or index.")
+        .def_property_readonly("index", [](const PyModem& s) { return s.index; })
+        .def_property_readonly("partitions", [](const PyModem& s) { return s.modem().config().partitions; })
+        .def_property_readonly("caller_ids", [](const PyModem& s) { return s.modem().caller_ids(); },
+                               "the handle of each partition it holds, None where it holds none")
+        .def("open", [](const PyModem& s, const py::object& path) {
+            if (!py::isinstance<py::str>(path)) throw py::type_error("path must be a str, not " + type_name(path));
+            return s.request(rmtfs::OpenRequest{path.cast<std::string>()});
+        }, py::arg("path"), "OPEN: the answer's caller_id is the handle")
+        .def("close", [](const PyModem& s, const py::object& caller_id) {
+            return s.request(rmtfs::CloseRequest{static_cast<std::uint32_t>(whole_number(caller_id, "caller_id", UINT32_MAX))});
+        }, py::arg("caller_id"))
+        .def("alloc_buff", [](const PyModem& s, const py::object& caller_id, const py::object& size) {
+            rmtfs::AllocBuffRequest request;
+            request.caller_id = static_cast<std::uint32_t>(whole_number(caller_id, "caller_id", UINT32_MAX));
+            request.buff_size = static_cast<std::uint32_t>(whole_number(size, "size", UINT32_MAX));
+            return s.request(request);
+        }, py::arg("caller_id"), py::arg("size"), "ALLOC_BUFF: the answer's address is the buffer")
+        .def("get_dev_error", [](const PyModem& s, const py::object& caller_id) {
+            return s.request(rmtfs::GetDevErrorRequest{static_cast<std::uint32_t>(whole_number(caller_id, "caller_id", UINT32_MAX))});
+        }, py::arg("caller_id"))
+        .def("raw", [](const PyModem& s, const py::object& qmi) {
+            Bytes bytes = bytes_of(qmi, "qmi");
+            (void)s.modem();
+            std::optional<sim::Response> response;
+            {
+                py::gil_scoped_release release;
+                response = s.rig->rig().request_raw(s.index, bytes);
+            }
+            return answer_of(response);
+        }, py::arg("qmi"), "hand-built QMI bytes (header and TLVs) from the modem's port")
+        .def("write", [](const PyModem& s, const py::object& partition, const py::object& sector, const py::object& data) {
+            const std::size_t p = partition_of(s.modem(), partition);
+            const auto first = static_cast<std::uint32_t>(whole_number(sector, "sector", UINT32_MAX));
+            Bytes bytes = bytes_of(data, "data");
+            if (bytes.empty() || bytes.size() % rmtfs::sector_size_bytes != 0)
+                bad("data must be whole 512-byte sectors, not " + std::to_string(bytes.size()) + " bytes");
+            engine::WriteResult result;
+            {
+                py::gil_scoped_release release;
+                result = s.rig->rig().write(s.index, p, first, bytes);
+            }
+            if (!result.sent) bad(result.detail);
+            return result;
+        }, py::arg("partition"), py::arg("sector"), py::arg("data"),
+           "RW_IOVEC write through the modem's buffer, judged by the ledger")
+        .def("read", [](const PyModem& s, const py::object& partition, const py::object& sector, const py::object& count) {
+            const std::size_t p = partition_of(s.modem(), partition);
+            const auto first = static_cast<std::uint32_t>(whole_number(sector, "sector", UINT32_MAX));
+            const auto sectors = static_cast<std::uint32_t>(whole_number(count, "count", UINT32_MAX));
+            if (sectors == 0) bad("count must be at least 1");
+            engine::ReadResult result;
+            {
+                py::gil_scoped_release release;
+                result = s.rig->rig().read(s.index, p, first, sectors);
+            }
+            if (!result.sent) bad(result.detail);
+            return result;
+        }, py::arg("partition"), py::arg("sector"), py::arg("count"), "RW_IOVEC read through the modem's buffer")
+        .def("__repr__", [](const PyModem& s) { return "<modem " + std::to_string(s.index) + ">"; });
 
     m.attr("SIGKILL") = SIGKILL;
     m.attr("SIGTERM") = SIGTERM;
