@@ -243,6 +243,33 @@ struct PyModem {
         if (m == nullptr) bad("no modem " + std::to_string(index));
         return *m;
     }
+    engine::WriteResult write(const py::handle& partition, const py::handle& sector, const py::handle& data) const {
+        const std::size_t p = partition_of(modem(), partition);
+        const auto first = static_cast<std::uint32_t>(whole_number(sector, "sector", UINT32_MAX));
+        Bytes bytes = bytes_of(data, "data");
+        if (bytes.empty() || bytes.size() % rmtfs::sector_size_bytes != 0)
+            bad("data must be whole 512-byte sectors, not " + std::to_string(bytes.size()) + " bytes");
+        engine::WriteResult result;
+        {
+            py::gil_scoped_release release;
+            result = rig->rig().write(index, p, first, bytes);
+        }
+        if (!result.sent) bad(result.detail);
+        return result;
+    }
+    engine::ReadResult read(const py::handle& partition, const py::handle& sector, const py::handle& count) const {
+        const std::size_t p = partition_of(modem(), partition);
+        const auto first = static_cast<std::uint32_t>(whole_number(sector, "sector", UINT32_MAX));
+        const auto sectors = static_cast<std::uint32_t>(whole_number(count, "count", UINT32_MAX));
+        if (sectors == 0) bad("count must be at least 1");
+        engine::ReadResult result;
+        {
+            py::gil_scoped_release release;
+            result = rig->rig().read(index, p, first, sectors);
+        }
+        if (!result.sent) bad(result.detail);
+        return result;
+    }
     PyAnswer request(const rmtfs::Message& message) const {
         (void)modem();
         std::optional<sim::Response> response;
@@ -253,6 +280,14 @@ struct PyModem {
         return answer_of(response);
     }
 };
+
+// A rig's modem by index, named when it is not there.
+PyModem modem_of(PyRig& rig, const py::object& index) {
+    auto i = static_cast<std::size_t>(whole_number(index, "modem", SIZE_MAX));
+    if (rig.rig().modem(i) == nullptr)
+        bad("no modem " + std::to_string(i) + " (the rig has " + std::to_string(rig.rig().modem_count()) + ")");
+    return PyModem{&rig, i};
+}
 
 // A scenario file or folder's errors, each "file:line:col: /pointer: message".
 struct ScenarioFileError : std::runtime_error {
@@ -391,29 +426,14 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         }, py::arg("index") = 0)
         .def("modem_crashes", [](PyRig& s, std::size_t index) { return s.rig().modem_crashes(index); }, py::arg("index") = 0)
         .def("modem_boots", [](PyRig& s, std::size_t index) { return s.rig().modem_boots(index); }, py::arg("index") = 0)
-        .def("write", [](PyRig& s, std::size_t partition, std::uint32_t sector, py::bytes data, std::size_t modem) {
-            std::string bytes = data;
-            if (bytes.empty() || bytes.size() % rmtfs::sector_size_bytes != 0) bad("writes are whole 512-byte sectors");
-            if (modem >= s.rig().modem_count()) bad("no modem " + std::to_string(modem));
-            Bytes payload(bytes.begin(), bytes.end());
-            engine::WriteResult result;
-            {
-                py::gil_scoped_release release;
-                result = s.rig().write(modem, partition, sector, payload);
-            }
-            if (!result.sent) bad(result.detail);
-            return result;
-        }, py::arg("partition"), py::arg("sector"), py::arg("data"), py::arg("modem") = 0)
-        .def("read", [](PyRig& s, std::size_t partition, std::uint32_t sector, std::uint32_t count, std::size_t modem) {
-            if (modem >= s.rig().modem_count()) bad("no modem " + std::to_string(modem));
-            engine::ReadResult result;
-            {
-                py::gil_scoped_release release;
-                result = s.rig().read(modem, partition, sector, count);
-            }
-            if (!result.sent) bad(result.detail);
-            return result;
-        }, py::arg("partition"), py::arg("sector"), py::arg("count"), py::arg("modem") = 0)
+        .def("write", [](PyRig& s, const py::object& partition, const py::object& sector, const py::object& data,
+                         const py::object& modem) { return modem_of(s, modem).write(partition, sector, data); },
+             py::arg("partition"), py::arg("sector"), py::arg("data"), py::arg("modem") = 0,
+             "as rig.modem(modem).write(...)")
+        .def("read", [](PyRig& s, const py::object& partition, const py::object& sector, const py::object& count,
+                        const py::object& modem) { return modem_of(s, modem).read(partition, sector, count); },
+             py::arg("partition"), py::arg("sector"), py::arg("count"), py::arg("modem") = 0,
+             "as rig.modem(modem).read(...)")
         .def("run_for", [](PyRig& s, int duration_ms) { s.rig().run_for(ms(duration_ms)); }, py::arg("duration_ms"), py::call_guard<py::gil_scoped_release>())
         // faults
         .def("fault_at_request", [](PyRig& s, py::object message, unsigned nth, const std::string& action) {
@@ -488,12 +508,7 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         }, "the trace so far: one dict per event, as the JSON report writes it (at_ms, source, kind, detail and "
            "the event's fields: packet, exit, pid, fault, io_fault, file, sector, state)")
         .def("trace_text", [](PyRig& s, std::size_t last) { return s.rig().trace_text(last); }, py::arg("last") = 0)
-        .def("modem", [](PyRig& s, const py::object& index) {
-            auto i = static_cast<std::size_t>(whole_number(index, "index", SIZE_MAX));
-            if (s.rig().modem(i) == nullptr)
-                bad("no modem " + std::to_string(i) + " (the rig has " + std::to_string(s.rig().modem_count()) + ")");
-            return PyModem{&s, i};
-        }, py::arg("index") = 0, py::keep_alive<0, 1>(), "the modem's requests, one method each (Modem)");
+        .def("modem", &modem_of, py::arg("index") = 0, py::keep_alive<0, 1>(), "the modem's requests, one method each (Modem)");
 
     // ---- scenarios, as `rmtfs-hil run` runs them
     static py::exception<ScenarioFileError> scenario_error(m, "ScenarioError", PyExc_ValueError);
@@ -651,34 +666,10 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             }
             return answer_of(response);
         }, py::arg("qmi"), "hand-built QMI bytes (header and TLVs) from the modem's port")
-        .def("write", [](const PyModem& s, const py::object& partition, const py::object& sector, const py::object& data) {
-            const std::size_t p = partition_of(s.modem(), partition);
-            const auto first = static_cast<std::uint32_t>(whole_number(sector, "sector", UINT32_MAX));
-            Bytes bytes = bytes_of(data, "data");
-            if (bytes.empty() || bytes.size() % rmtfs::sector_size_bytes != 0)
-                bad("data must be whole 512-byte sectors, not " + std::to_string(bytes.size()) + " bytes");
-            engine::WriteResult result;
-            {
-                py::gil_scoped_release release;
-                result = s.rig->rig().write(s.index, p, first, bytes);
-            }
-            if (!result.sent) bad(result.detail);
-            return result;
-        }, py::arg("partition"), py::arg("sector"), py::arg("data"),
-           "RW_IOVEC write through the modem's buffer, judged by the ledger")
-        .def("read", [](const PyModem& s, const py::object& partition, const py::object& sector, const py::object& count) {
-            const std::size_t p = partition_of(s.modem(), partition);
-            const auto first = static_cast<std::uint32_t>(whole_number(sector, "sector", UINT32_MAX));
-            const auto sectors = static_cast<std::uint32_t>(whole_number(count, "count", UINT32_MAX));
-            if (sectors == 0) bad("count must be at least 1");
-            engine::ReadResult result;
-            {
-                py::gil_scoped_release release;
-                result = s.rig->rig().read(s.index, p, first, sectors);
-            }
-            if (!result.sent) bad(result.detail);
-            return result;
-        }, py::arg("partition"), py::arg("sector"), py::arg("count"), "RW_IOVEC read through the modem's buffer")
+        .def("write", &PyModem::write, py::arg("partition"), py::arg("sector"), py::arg("data"),
+             "RW_IOVEC write through the modem's buffer, judged by the ledger")
+        .def("read", &PyModem::read, py::arg("partition"), py::arg("sector"), py::arg("count"),
+             "RW_IOVEC read through the modem's buffer")
         .def("__repr__", [](const PyModem& s) { return "<modem " + std::to_string(s.index) + ">"; });
 
     m.attr("SIGKILL") = SIGKILL;
