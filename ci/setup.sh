@@ -14,8 +14,9 @@ packages=(
   # the emulated device world: umockdev's preload for sysfs/dev, libudev for
   # the probe that checks it, coreutils' stdbuf for line-buffered daemon logs
   umockdev libudev-dev coreutils
-  # python side (Debian's interpreter, not whatever python3 is first on PATH)
-  python3 python3-dev python3-pytest python3-pytest-xdist python3-pybind11 pybind11-dev
+  # python side (Debian's interpreter, not whatever python3 is first on PATH;
+  # xdist for pytest -n, mypy for the module's type stubs)
+  python3 python3-dev python3-pytest python3-pytest-xdist python3-pybind11 pybind11-dev mypy
   # scenario files checked against their JSON Schema; the HTML report rendered
   # in a real headless browser
   python3-jsonschema chromium

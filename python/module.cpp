@@ -381,6 +381,57 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         })
         .def_readonly("detail", &engine::ReadResult::detail, "why it failed, or a ledger violation of a successful read");
 
+    py::class_<PyAnswer>(m, "Answer", "The answer to one modem request (or why none came).")
+        .def_readonly("answered", &PyAnswer::answered, "an answer came (it may still be a failure: see result)")
+        .def_property_readonly("ok", &PyAnswer::ok, "answered with result 0")
+        .def_readonly("message", &PyAnswer::message, "what answered: 'OPEN response', ...")
+        .def_readonly("result", &PyAnswer::result, "0 success, 1 failure; None without an answer")
+        .def_readonly("error", &PyAnswer::error)
+        .def_readonly("caller_id", &PyAnswer::caller_id, "OPEN: the handle")
+        .def_readonly("address", &PyAnswer::address, "ALLOC_BUFF: the buffer's physical address")
+        .def_readonly("status", &PyAnswer::status, "GET_DEV_ERROR: the device's error status")
+        .def_readonly("failure", &PyAnswer::failure, "without an answer: timeout, service_gone, no_service, bad_response, wrong_response")
+        .def_readonly("detail", &PyAnswer::detail)
+        .def("__repr__", [](const PyAnswer& a) { return "<" + (a.answered ? a.detail : "no answer: " + a.failure) + ">"; });
+
+    py::class_<PyModem>(m, "Modem", "One simulated modem of a rig: one method per RMTFS request, each answered "
+                                    "(or not) before it returns. Partitions by name ('/boot/modem_fs1') or index.")
+        .def_property_readonly("index", [](const PyModem& s) { return s.index; })
+        .def_property_readonly("partitions", [](const PyModem& s) { return s.modem().config().partitions; })
+        .def_property_readonly("caller_ids", [](const PyModem& s) { return s.modem().caller_ids(); },
+                               "the handle of each partition it holds, None where it holds none")
+        .def("open", [](const PyModem& s, const py::object& path) {
+            if (!py::isinstance<py::str>(path)) throw py::type_error("path must be a str, not " + type_name(path));
+            return s.request(rmtfs::OpenRequest{path.cast<std::string>()});
+        }, py::arg("path"), "OPEN: the answer's caller_id is the handle")
+        .def("close", [](const PyModem& s, const py::object& caller_id) {
+            return s.request(rmtfs::CloseRequest{static_cast<std::uint32_t>(whole_number(caller_id, "caller_id", UINT32_MAX))});
+        }, py::arg("caller_id"))
+        .def("alloc_buff", [](const PyModem& s, const py::object& caller_id, const py::object& size) {
+            rmtfs::AllocBuffRequest request;
+            request.caller_id = static_cast<std::uint32_t>(whole_number(caller_id, "caller_id", UINT32_MAX));
+            request.buff_size = static_cast<std::uint32_t>(whole_number(size, "size", UINT32_MAX));
+            return s.request(request);
+        }, py::arg("caller_id"), py::arg("size"), "ALLOC_BUFF: the answer's address is the buffer")
+        .def("get_dev_error", [](const PyModem& s, const py::object& caller_id) {
+            return s.request(rmtfs::GetDevErrorRequest{static_cast<std::uint32_t>(whole_number(caller_id, "caller_id", UINT32_MAX))});
+        }, py::arg("caller_id"))
+        .def("raw", [](const PyModem& s, const py::object& qmi) {
+            Bytes bytes = bytes_of(qmi, "qmi");
+            (void)s.modem();
+            std::optional<sim::Response> response;
+            {
+                py::gil_scoped_release release;
+                response = s.rig->rig().request_raw(s.index, bytes);
+            }
+            return answer_of(response);
+        }, py::arg("qmi"), "hand-built QMI bytes (header and TLVs) from the modem's port")
+        .def("write", &PyModem::write, py::arg("partition"), py::arg("sector"), py::arg("data"),
+             "RW_IOVEC write through the modem's buffer, judged by the ledger")
+        .def("read", &PyModem::read, py::arg("partition"), py::arg("sector"), py::arg("count"),
+             "RW_IOVEC read through the modem's buffer")
+        .def("__repr__", [](const PyModem& s) { return "<modem " + std::to_string(s.index) + ">"; });
+
     py::class_<PyRig>(m, "Rig")
         .def(py::init<const PyRigOptions&>(), py::arg("options") = PyRigOptions{})
         .def("close", &PyRig::close, "stop everything (the daemon is killed, the sandbox removed)")
@@ -396,7 +447,8 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         .def("wait_for_service", [](PyRig& s, int timeout_ms) { return s.rig().wait_for_service(ms(timeout_ms)); },
              py::arg("timeout_ms") = engine::default_service_wait.count(), py::call_guard<py::gil_scoped_release>())
         .def("service_published", [](PyRig& s) { return s.rig().service_published(); })
-        .def("signal_daemon", [](PyRig& s, int signal_number) { s.rig().signal_daemon(signal_number); })
+        .def("signal_daemon", [](PyRig& s, int signal_number) { s.rig().signal_daemon(signal_number); },
+             py::arg("signal_number"))
         .def("wait_for_daemon_exit", [](PyRig& s, int timeout_ms) -> std::optional<std::string> {
             auto exit = s.rig().wait_for_daemon_exit(ms(timeout_ms));
             if (!exit) return std::nullopt;
@@ -449,8 +501,9 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         .def("fault_after_delay", [](PyRig& s, int delay_ms, const std::string& action) {
             auto a = value_named<server::ProcessAction>("action", action);
             return s.rig().process_faults().arm(server::AfterDelay{ms(delay_ms)}, a);
-        })
-        .def("fault_fired", [](PyRig& s, std::size_t index) { return s.rig().process_faults().fired(index); })
+        }, py::arg("delay_ms"), py::arg("action"))
+        .def("fault_fired", [](PyRig& s, std::size_t index) { return s.rig().process_faults().fired(index); },
+             py::arg("index"))
         .def("io_fault", [](PyRig& s, const std::string& call, py::object error, const std::string& target,
                             const std::string& file, unsigned nth, unsigned times, std::optional<std::uint32_t> short_bytes) {
             server::IoFault fault;
@@ -466,7 +519,8 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             return s.rig().storage().arm(fault);
         }, py::arg("call"), py::arg("error") = py::none(), py::arg("target") = name_of(server::IoFault{}.target), py::arg("file") = "",
              py::arg("nth") = 1, py::arg("times") = 1, py::arg("short_bytes") = py::none())
-        .def("io_fault_hits", [](PyRig& s, std::size_t index) { return s.rig().storage().fault_hits(index); })
+        .def("io_fault_hits", [](PyRig& s, std::size_t index) { return s.rig().storage().fault_hits(index); },
+             py::arg("index"))
         .def("lose_power", [](PyRig& s) {
             auto reverted = [&] {
                 py::gil_scoped_release release;
@@ -494,11 +548,11 @@ PYBIND11_MODULE(rmtfs_hil, m) {
         }, "ledger violations on storage, each described; empty when every write is accounted for")
         .def("ledger_count", [](PyRig& s, const std::string& outcome) {
             return s.rig().ledger().count(value_named<sim::WriteOutcome>("outcome", outcome));
-        })
+        }, py::arg("outcome"))
         .def("storage_file", [](PyRig& s, const std::string& name) {
             Bytes bytes = s.rig().storage_file(name);
             return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        })
+        }, py::arg("name"))
         .def("events", [](PyRig& s) {
             const py::object loads = py::module_::import("json").attr("loads");
             py::list events;
@@ -620,57 +674,6 @@ PYBIND11_MODULE(rmtfs_hil, m) {
           "does, and returns its ScenarioResult. server: the daemon (default $RMTFS_HIL_SERVER, else "
           "/usr/bin/rmtfs); seed: overrides the scenario's; board: a built-in profile's name or a board file. "
           "The GIL is released while it runs.");
-
-    py::class_<PyAnswer>(m, "Answer", "The answer to one modem request (or why none came).")
-        .def_readonly("answered", &PyAnswer::answered, "an answer came (it may still be a failure: see result)")
-        .def_property_readonly("ok", &PyAnswer::ok, "answered with result 0")
-        .def_readonly("message", &PyAnswer::message, "what answered: 'OPEN response', ...")
-        .def_readonly("result", &PyAnswer::result, "0 success, 1 failure; None without an answer")
-        .def_readonly("error", &PyAnswer::error)
-        .def_readonly("caller_id", &PyAnswer::caller_id, "OPEN: the handle")
-        .def_readonly("address", &PyAnswer::address, "ALLOC_BUFF: the buffer's physical address")
-        .def_readonly("status", &PyAnswer::status, "GET_DEV_ERROR: the device's error status")
-        .def_readonly("failure", &PyAnswer::failure, "without an answer: timeout, service_gone, no_service, bad_response, wrong_response")
-        .def_readonly("detail", &PyAnswer::detail)
-        .def("__repr__", [](const PyAnswer& a) { return "<" + (a.answered ? a.detail : "no answer: " + a.failure) + ">"; });
-
-    py::class_<PyModem>(m, "Modem", "One simulated modem of a rig: one method per RMTFS request, each answered "
-                                    "(or not) before it returns. Partitions by name ('/boot/modem_fs1') or index.")
-        .def_property_readonly("index", [](const PyModem& s) { return s.index; })
-        .def_property_readonly("partitions", [](const PyModem& s) { return s.modem().config().partitions; })
-        .def_property_readonly("caller_ids", [](const PyModem& s) { return s.modem().caller_ids(); },
-                               "the handle of each partition it holds, None where it holds none")
-        .def("open", [](const PyModem& s, const py::object& path) {
-            if (!py::isinstance<py::str>(path)) throw py::type_error("path must be a str, not " + type_name(path));
-            return s.request(rmtfs::OpenRequest{path.cast<std::string>()});
-        }, py::arg("path"), "OPEN: the answer's caller_id is the handle")
-        .def("close", [](const PyModem& s, const py::object& caller_id) {
-            return s.request(rmtfs::CloseRequest{static_cast<std::uint32_t>(whole_number(caller_id, "caller_id", UINT32_MAX))});
-        }, py::arg("caller_id"))
-        .def("alloc_buff", [](const PyModem& s, const py::object& caller_id, const py::object& size) {
-            rmtfs::AllocBuffRequest request;
-            request.caller_id = static_cast<std::uint32_t>(whole_number(caller_id, "caller_id", UINT32_MAX));
-            request.buff_size = static_cast<std::uint32_t>(whole_number(size, "size", UINT32_MAX));
-            return s.request(request);
-        }, py::arg("caller_id"), py::arg("size"), "ALLOC_BUFF: the answer's address is the buffer")
-        .def("get_dev_error", [](const PyModem& s, const py::object& caller_id) {
-            return s.request(rmtfs::GetDevErrorRequest{static_cast<std::uint32_t>(whole_number(caller_id, "caller_id", UINT32_MAX))});
-        }, py::arg("caller_id"))
-        .def("raw", [](const PyModem& s, const py::object& qmi) {
-            Bytes bytes = bytes_of(qmi, "qmi");
-            (void)s.modem();
-            std::optional<sim::Response> response;
-            {
-                py::gil_scoped_release release;
-                response = s.rig->rig().request_raw(s.index, bytes);
-            }
-            return answer_of(response);
-        }, py::arg("qmi"), "hand-built QMI bytes (header and TLVs) from the modem's port")
-        .def("write", &PyModem::write, py::arg("partition"), py::arg("sector"), py::arg("data"),
-             "RW_IOVEC write through the modem's buffer, judged by the ledger")
-        .def("read", &PyModem::read, py::arg("partition"), py::arg("sector"), py::arg("count"),
-             "RW_IOVEC read through the modem's buffer")
-        .def("__repr__", [](const PyModem& s) { return "<modem " + std::to_string(s.index) + ">"; });
 
     m.attr("SIGKILL") = SIGKILL;
     m.attr("SIGTERM") = SIGTERM;
