@@ -23,17 +23,24 @@ constexpr const char* stdbuf_library_paths[] = {"/usr/libexec/coreutils/libstdbu
 fs::path find_shim_library() {
     if (const char* path = std::getenv("RMTFS_HIL_SHIM_LIBRARY"); path != nullptr && *path != '\0')
         return fs::exists(path) ? fs::path(path) : fs::path();
-    // bin/../lib of the executable, or of the shared object this code is in
-    // (the Python module, python/../lib).
+    // Beside the executable, or the shared object this code is in (the
+    // Python module).
     std::vector<fs::path> binaries;
     std::error_code error;
     if (fs::path exe = fs::canonical("/proc/self/exe", error); !error) binaries.push_back(exe);
     Dl_info info{};
     if (::dladdr(reinterpret_cast<void*>(&find_shim_library), &info) != 0 && info.dli_fname != nullptr)
         if (fs::path object = fs::canonical(info.dli_fname, error); !error) binaries.push_back(object);
+    // The build tree (bin/ and python/ beside lib/), an installed program
+    // (bin/ beside lib/rmtfs-hil/) and an installed module (its
+    // dist-packages/ a relative path away from lib/rmtfs-hil/).
     for (const fs::path& binary : binaries) {
-        fs::path beside = binary.parent_path().parent_path() / "lib" / "librmtfs_hil_shim.so";
-        if (fs::exists(beside)) return beside;
+        const fs::path dir = binary.parent_path();
+        for (const fs::path& shim_dir : {dir.parent_path() / "lib", dir.parent_path() / RMTFS_HIL_INSTALL_SHIM_DIR,
+                                         dir / RMTFS_HIL_MODULE_TO_SHIM}) {
+            fs::path shim = (shim_dir / "librmtfs_hil_shim.so").lexically_normal();
+            if (fs::exists(shim, error)) return shim;
+        }
     }
     return {};
 }
@@ -41,8 +48,9 @@ fs::path find_shim_library() {
 Expected<std::unique_ptr<Sandbox>, SandboxError> Sandbox::create(boost::asio::io_context& io, SandboxOptions options) {
     if (options.world.shim_library.empty()) options.world.shim_library = find_shim_library();
     if (options.world.shim_library.empty())
-        return unexpected(SandboxError{"the preload shim librmtfs_hil_shim.so was not found beside the executable "
-                                       "(bin/../lib): build it, or set RMTFS_HIL_SHIM_LIBRARY"});
+        return unexpected(SandboxError{"the preload shim librmtfs_hil_shim.so was not found beside the program "
+                                       "(bin/../lib, or bin/../" RMTFS_HIL_INSTALL_SHIM_DIR " when installed): build "
+                                       "it, or set RMTFS_HIL_SHIM_LIBRARY"});
     if (options.world.umockdev_preload.empty() && find_umockdev_preload().empty())
         return unexpected(SandboxError{"umockdev's preload library (libumockdev-preload.so.0) is not installed: "
                                        "apt-get install umockdev (ci/setup.sh installs it)"});
@@ -113,7 +121,15 @@ std::vector<std::string> Sandbox::environment(std::vector<std::string> base) con
 }
 
 LaunchSpec Sandbox::launch(std::vector<std::string> argv) const {
-    LaunchSpec spec{std::move(argv), environment(), {}};
+    // The world's programs run in the world's directory, never in the
+    // harness's: from "/", libudev's lookups under umockdev reached the
+    // machine's real /sys and the daemon found no device. A program named by
+    // a relative path is still the one the harness's directory names.
+    if (!argv.empty() && argv[0].find('/') != std::string::npos && fs::path(argv[0]).is_relative()) {
+        std::error_code error;
+        if (fs::path absolute = fs::absolute(argv[0], error); !error) argv[0] = absolute.string();
+    }
+    LaunchSpec spec{std::move(argv), environment(), world_.root()};
     // A program the preload libraries cannot enter would act on the
     // machine's real devices: it is not started.
     std::vector<fs::path> preloads;

@@ -272,12 +272,15 @@ RunArguments parse(cli::Arguments& arguments, bool paths_required) {
     return a;
 }
 
-// The scenario library beside the build: bin/../../scenarios (a build dir in
-// the source tree) or RMTFS_HIL_SCENARIOS.
+// The scenario library: RMTFS_HIL_SCENARIOS, installed beside the program
+// (bin/../share/rmtfs-hil/scenarios), or above a build dir in the source tree.
 fs::path find_library() {
     if (const char* dir = std::getenv("RMTFS_HIL_SCENARIOS"); dir != nullptr && *dir != '\0') return dir;
     std::error_code error;
     fs::path exe = fs::canonical("/proc/self/exe", error);
+    if (fs::path installed = exe.parent_path().parent_path() / RMTFS_HIL_INSTALL_DATA_DIR / "scenarios";
+        !error && fs::exists(installed / "scenario.schema.json", error))
+        return installed;
     for (fs::path dir = exe.parent_path(); !error && !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
         if (fs::exists(dir / "scenarios" / "scenario.schema.json")) return dir / "scenarios";
     throw cli::EnvironmentError("the scenario library was not found above " + exe.string() +
