@@ -324,15 +324,17 @@ std::optional<std::string> Rig::unrest(StoppedDaemon stopped) const {
     // idle in both and not run in between (server/process_idle.hpp).
     std::optional<server::ProcessSample> before;
     std::optional<pid_t> pid = daemon_running() ? daemon_->pid() : std::nullopt;
+    std::optional<pid_t> stopped_pid;
     if (pid && reported_stopped_) {
         if (stopped == StoppedDaemon::moving) return "the daemon is stopped";
-        pid.reset();  // at rest for a judgment of its state
+        stopped_pid = pid;  // at rest for a judgment of its state: it reads nothing until continued
+        pid.reset();
     }
     if (pid) {
         before = server::sample_process(*pid);
         if (before->busy) return "the daemon is busy: " + *before->busy;
     }
-    if (auto busy = sandbox_->shim_server().busy()) return *busy;
+    if (auto busy = sandbox_->shim_server().busy(stopped_pid)) return *busy;
     for (const auto& slot : modems_)
         if (slot->link->in_flight() != 0) return "packets are on " + slot->spec.name + "'s link";
     if (pid && server::sample_process(*pid) != *before) return "the daemon ran while the harness looked";

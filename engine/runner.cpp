@@ -281,10 +281,17 @@ ScenarioResult ScenarioRun::run() {
     if (!decided_) judge_end();
     finish_with(Verdict::pass, "");
     // A harness starved of CPU may have seen the machine's slowness as the
-    // daemon's failure: such a failure is an error, not the daemon's fail.
+    // daemon's failure: such a failure is an error, not the daemon's fail —
+    // unless it is exactly the scenario's known issue (its finding at its
+    // step): the daemon's documented bug explains it, and the starvation is
+    // said beside it.
     if (auto starved = target_->starvation(); starved && result_.verdict == Verdict::fail) {
-        result_.verdict = Verdict::error;
-        result_.reason = *starved + "; so this failure may be the machine's: " + result_.reason;
+        if (known_issue_status(s_, Outcome{Verdict::fail, finding_, failed_step_}) == KnownStatus::known) {
+            result_.reason += " (" + *starved + ", but this is exactly the known issue's failure)";
+        } else {
+            result_.verdict = Verdict::error;
+            result_.reason = *starved + "; so this failure may be the machine's: " + result_.reason;
+        }
     }
     result_.known_status = known_issue_status(s_, Outcome{result_.verdict, finding_, failed_step_});
     collect_evidence();

@@ -104,10 +104,11 @@ public:
     // Why this channel is not at rest, or nothing: a request the program
     // sent and the harness has not answered, an answer or datagram the
     // program has not read.
-    std::optional<std::string> busy() const {
+    std::optional<std::string> busy(std::optional<pid_t> stopped) const {
         std::string whose = "program " + std::to_string(peer_pid_);
         if (send_pending_) return whose + " waits for a send to complete";
         if (queued(control_fd_, SIOCINQ) > 0) return whose + " has a request the harness has not read";
+        if (stopped && peer_pid_ == *stopped) return std::nullopt;
         if (queued(control_fd_, SIOCOUTQ) > 0) return whose + " has not read an answer";
         if (sink_ && sink_->unread()) return whose + " has datagrams it has not read";
         return std::nullopt;
@@ -413,13 +414,13 @@ void ShimServer::accept_next() {
 
 void ShimServer::drop(Channel* channel) { channels_.erase(channel); }
 
-std::optional<std::string> ShimServer::busy() const {
+std::optional<std::string> ShimServer::busy(std::optional<pid_t> stopped) const {
     // A program opening a socket or a watched file waits for its channel to
     // be accepted and answered: a connection not yet accepted counts.
     pollfd listening{listener_fd_, POLLIN, 0};
     if (::poll(&listening, 1, 0) > 0) return std::string("a program is connecting to the harness");
     for (const auto& [raw, channel] : channels_)
-        if (auto why = channel->busy()) return why;
+        if (auto why = channel->busy(stopped)) return why;
     return std::nullopt;
 }
 

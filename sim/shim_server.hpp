@@ -5,6 +5,8 @@
 // The wire format is sim/shim/shim_protocol.h.
 #pragma once
 
+#include <sys/types.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <filesystem>
@@ -36,8 +38,10 @@ public:
     std::size_t channel_count() const { return channels_.size(); }
     // Why some channel is not at rest (sim/shim_server.cpp), or nothing:
     // then every program has read all the harness wrote to it, and the
-    // harness has answered all they asked.
-    std::optional<std::string> busy() const;
+    // harness has answered all they asked. A `stopped` process (SIGSTOP)
+    // cannot read: what waits for it to read does not count, what waits for
+    // the harness does.
+    std::optional<std::string> busy(std::optional<pid_t> stopped = std::nullopt) const;
 
 private:
     class Channel;
