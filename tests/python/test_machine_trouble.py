@@ -82,22 +82,26 @@ UNANSWERED = {
 }
 
 
+def starve_once(harness):
+    """Stops the harness for 1.2 s once its world runs (its daemon is there):
+    its timers fire late while it computes nothing, as on a machine with no
+    CPU to give. (Stopped before that, there is no world to starve.)"""
+    deadline = time.monotonic() + 30
+    while not daemon_pids_of(harness.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    harness.send_signal(signal.SIGSTOP)
+    time.sleep(1.2)
+    harness.send_signal(signal.SIGCONT)
+
+
 @pytest.mark.parametrize("starve", [False, True])
 def test_a_starved_harness_reports_error_not_fail(rmtfs_hil, tmp_path, starve):
     path = write_scenario(tmp_path, UNANSWERED)
     harness = subprocess.Popen([str(rmtfs_hil), "run", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     if starve:
-        # Stopped for 1.2 s once its world runs (its daemon is there): its
-        # timers fire late while it computes nothing, as on a machine with no
-        # CPU to give. (Stopped before that, there is no world to starve.)
-        deadline = time.monotonic() + 30
-        while not daemon_pids_of(harness.pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.3)
-        harness.send_signal(signal.SIGSTOP)
-        time.sleep(1.2)
-        harness.send_signal(signal.SIGCONT)
+        starve_once(harness)
     out, err = harness.communicate(timeout=60)
     assert harness.returncode == 1, out + err
     if starve:
@@ -127,13 +131,7 @@ def test_a_starved_harness_keeps_a_known_issues_exact_failure_known(rmtfs_hil, t
     path = write_scenario(tmp_path, KNOWN_AFTER_A_WAIT)
     harness = subprocess.Popen([str(rmtfs_hil), "run", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    deadline = time.monotonic() + 30
-    while not daemon_pids_of(harness.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)
-    harness.send_signal(signal.SIGSTOP)
-    time.sleep(1.2)
-    harness.send_signal(signal.SIGCONT)
+    starve_once(harness)
     out, err = harness.communicate(timeout=60)
     # The daemon's documented bug explains the failure: known, not the machine's error.
     assert harness.returncode == 0, out + err
