@@ -176,12 +176,12 @@ Bytes bytes_of(const py::handle& data, const char* name) {
 // A partition by index or by name ("/boot/modem_fs1", or "modem_fs1").
 std::size_t partition_of(const sim::Modem& modem, const py::handle& partition) {
     const std::vector<std::string>& names = modem.config().partitions;
-    std::string known;
-    for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
     if (py::isinstance<py::str>(partition)) {
         const std::string wanted = partition.cast<std::string>();
         for (std::size_t i = 0; i < names.size(); ++i)
             if (names[i] == wanted || names[i] == "/boot/" + wanted) return i;
+        std::string known;
+        for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
         bad("no partition '" + wanted.substr(0, 80) + "' (the modem's: " + known + ")");
     }
     if (!PyLong_Check(partition.ptr()) || PyBool_Check(partition.ptr()))
@@ -609,8 +609,9 @@ PYBIND11_MODULE(rmtfs_hil, m) {
             return std::nullopt;
         }, "the step that failed or errored, or None")
         .def_property_readonly("trace", [](const engine::ScenarioResult& r) {
+            const py::object loads = py::module_::import("json").attr("loads");
             py::list events;
-            for (const auto& e : r.trace) events.append(json_value(engine::trace_event_json(e)));
+            for (const auto& e : r.trace) events.append(loads(engine::trace_event_json(e)));
             return events;
         }, "the world's trace: one dict per event (at_ms, source, kind, detail and the event's fields)")
         .def_readonly("daemon_log", &engine::ScenarioResult::daemon_log)

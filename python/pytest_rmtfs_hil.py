@@ -104,7 +104,7 @@ class ScenarioFile(pytest.File):
             info = module.load_scenario(str(self.path))
         except module.ScenarioError as error:
             raise self.CollectError(f"scenario file {self.path}:\n{error}") from None
-        item = ScenarioItem.from_parent(self, name=info["name"], info=info)
+        item = ScenarioItem.from_parent(self, name=info["name"])
         for tag in info["tags"]:
             if tag.isidentifier():
                 self.config.addinivalue_line("markers", f"{tag}: scenarios tagged {tag}")
@@ -124,10 +124,9 @@ class KnownIssue(ScenarioFailed):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, info, **kwargs):
+    def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.info = info
-        self.result = None
+        self.result = None  # the ScenarioResult, once run
 
     def runtest(self):
         module = import_module()

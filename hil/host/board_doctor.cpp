@@ -21,13 +21,13 @@ std::string first_line(const std::string& text) {
     return line;
 }
 
-// What `--transport kernel` does to the service: `drives` is "-s" (it
-// drives the modem), "no -s", or why -s is assumed.
-std::string kernel_run_note(const std::string& drives) {
-    if (drives == "no -s") return "; no -s: it does not drive the modem; --transport kernel stops it for the run "
-                                  "(the modem must then be off) and starts it again after";
-    return "; " + drives + ": it drives the modem, so --transport kernel (which stops it for the run and starts it "
-           "again after) stops and starts the modem and needs --allow-modem-restart";
+// What `--transport kernel` does to the service; `flag` says how its -s is
+// known ("-s", or why it is assumed).
+std::string kernel_run_note(bool drives_modem, std::string_view flag = "-s") {
+    if (!drives_modem) return "; no -s: it does not drive the modem; --transport kernel stops it for the run "
+                              "(the modem must then be off) and starts it again after";
+    return "; " + std::string(flag) + ": it drives the modem, so --transport kernel (which stops it for the run and "
+           "starts it again after) stops and starts the modem and needs --allow-modem-restart";
 }
 
 std::vector<std::string> words_of(const std::string& text) {
@@ -51,7 +51,7 @@ std::string judge_flags(const std::vector<std::string>& argv, CheckStatus& statu
             fix = "Debian and AOSP run it with -r (writes kept in memory); check this board meant to differ";
         }
     }
-    notes += kernel_run_note(needs.contains(engine::Capability::daemon_drives_modem) ? "-s" : "no -s");
+    notes += kernel_run_note(needs.contains(engine::Capability::daemon_drives_modem));
     return notes;
 }
 
@@ -86,7 +86,7 @@ Check check_service(const AdbClient& adb) {
                 "install rmtfs and its service: systemd's rmtfs.service, or AOSP's 'service rmtfs' in an init .rc"};
     if (state != "running")
         return {name, CheckStatus::warning, "init service rmtfs: " + state, "start rmtfs (as root), or check logcat"};
-    return {name, CheckStatus::ok, "init service rmtfs: running" + kernel_run_note("-s assumed (AOSP's has it)"), ""};
+    return {name, CheckStatus::ok, "init service rmtfs: running" + kernel_run_note(true, "-s assumed (AOSP's has it)"), ""};
 }
 
 }  // namespace
